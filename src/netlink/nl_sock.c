@@ -1,0 +1,84 @@
+/* nl_sock.c - NETLINK_SOCK_DIAG socket I/O with plain syscalls. */
+#include "nl_sock.h"
+
+#include <errno.h>
+#include <linux/netlink.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int nl_sock_open(int *fd_out, uint32_t *portid_out)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	socklen_t salen = sizeof(sa);
+	int buf = NL_SNDRCVBUF, one = 1;
+	int fd, err;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		    NETLINK_SOCK_DIAG);
+	if (fd < 0)
+		return -errno;
+	/* best effort: the default is enough for one dump in flight */
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	/* ask for extended-ack text so errors can say what was refused */
+	(void)setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &salen) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	*fd_out = fd;
+	*portid_out = sa.nl_pid;
+	return 0;
+}
+
+int nl_sock_send(int fd, const void *req, size_t len)
+{
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	ssize_t n;
+
+	do {
+		n = sendto(fd, req, len, 0, (struct sockaddr *)&kernel,
+			   sizeof(kernel));
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+int nl_sock_recv(int fd, void *buf, size_t cap, size_t *len_out)
+{
+	struct sockaddr_nl from;
+	struct iovec iov = { .iov_base = buf, .iov_len = cap };
+	struct msghdr msg = {
+		.msg_name = &from,
+		.msg_namelen = sizeof(from),
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+	};
+	ssize_t n;
+
+	do {
+		n = recvmsg(fd, &msg, MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	if (msg.msg_flags & MSG_TRUNC)
+		return -EMSGSIZE;
+	if (msg.msg_namelen >= sizeof(from) && from.nl_pid != 0)
+		return -EPROTO;
+	*len_out = (size_t)n;
+	return 0;
+}
+
+int nl_sock_wait(int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int n = poll(&p, 1, timeout_ms);
+
+	if (n < 0)
+		return -errno;
+	return n > 0;
+}

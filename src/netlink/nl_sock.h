@@ -1,0 +1,39 @@
+/*
+ * nl_sock.h - a NETLINK_SOCK_DIAG socket and its datagram I/O (syscalls).
+ *
+ * Contract: nl_sock_open() creates the socket in the calling thread's
+ * network namespace (a sock_diag socket only ever sees its own namespace),
+ * with SO_RCVBUF set and its kernel-assigned port id read back. Receives
+ * always use one buffer of NL_RECV_BUF bytes: the kernel sizes later dump
+ * datagrams by the largest buffer ever offered, so the size must stay
+ * constant. A truncated datagram (MSG_TRUNC) is an error, never ignored.
+ * Thread-safety: one thread per socket.
+ */
+#ifndef TS_NL_SOCK_H
+#define TS_NL_SOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The kernel caps dump datagrams at SKB_WITH_OVERHEAD(32768); a larger
+ * buffer buys nothing, a smaller one truncates. */
+#define NL_RECV_BUF 32768
+#define NL_SNDRCVBUF (1 << 20)
+
+/* 0 and *fd_out / *portid_out set, or -errno. The fd is non-blocking and
+ * close-on-exec. */
+int nl_sock_open(int *fd_out, uint32_t *portid_out);
+
+/* Sends one request. 0 or -errno (EINTR retried). */
+int nl_sock_send(int fd, const void *req, size_t len);
+
+/* Receives one datagram without blocking. 0 and *len_out set; -EAGAIN when
+ * none is queued; -EMSGSIZE if it was truncated; -EPROTO if it did not come
+ * from the kernel; other -errno. */
+int nl_sock_recv(int fd, void *buf, size_t cap, size_t *len_out);
+
+/* Waits up to timeout_ms for fd to become readable: 1 ready, 0 timeout,
+ * -errno (EINTR is returned so callers can look at their stop flag). */
+int nl_sock_wait(int fd, int timeout_ms);
+
+#endif

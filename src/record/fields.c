@@ -1,0 +1,208 @@
+/* fields.c - the field descriptor table (see fields.h for the contract). */
+#include "fields.h"
+
+#include <linux/inet_diag.h>
+#include <string.h>
+
+#define OFF(m) ((uint16_t)offsetof(struct ts_record, m))
+#define ISZ(m) ((uint16_t)(offsetof(struct ts_tcp_info, m) + \
+			   sizeof(((struct ts_tcp_info *)0)->m)))
+
+#define F(n, num, pt, k, grp, m) \
+	{ n, num, TS_PT_##pt, TS_FK_##k, grp, 0, 0, OFF(m), 0 }
+/* tcp_info member: present when INFO was sent and long enough. */
+#define TI(n, num, pt, k, m) \
+	{ n, num, TS_PT_##pt, TS_FK_##k, INET_DIAG_INFO, 0, 0, OFF(info.m), ISZ(m) }
+#define TB(n, num, m, sh, w)                                                 \
+	{ n, num, TS_PT_UINT32, TS_FK_BITS, INET_DIAG_INFO, sh, w, OFF(info.m), \
+	  ISZ(m) }
+
+#define A TS_GROUP_ALWAYS
+
+const struct ts_field ts_fields[] = {
+	F("timestamp_ns", 10, INT64, U64, A, timestamp_ns),
+	F("hostname", 20, STRING, STRPTR, A, hostname),
+	F("netns", 30, STRING, STRPTR, A, netns),
+	F("netns_inode", 31, UINT64, U64, A, netns_inode),
+	F("nsid", 32, UINT32, U32, A, nsid),
+	F("container_id", 40, STRING, STRPTR, A, container_id),
+	F("container_runtime", 41, STRING, STRPTR, A, container_runtime),
+	F("record_counter", 60, UINT64, U64, A, record_counter),
+	F("poll_seq", 3001, UINT64, U64, A, poll_seq),
+
+	F("inet_diag_msg_family", 1001, UINT32, U8, A, family),
+	F("inet_diag_msg_state", 1002, UINT32, U8, A, state),
+	F("inet_diag_msg_state_name", 3002, STRING, STATE_NAME, A, state),
+	F("inet_diag_msg_timer", 1003, UINT32, U8, A, timer),
+	F("inet_diag_msg_retrans", 1004, UINT32, U8, A, retrans),
+	F("inet_diag_msg_socket_source_port", 1005, UINT32, U16, A, sport),
+	F("inet_diag_msg_socket_destination_port", 1006, UINT32, U16, A, dport),
+	F("inet_diag_msg_socket_source", 1007, BYTES, ADDR, A, src),
+	F("inet_diag_msg_socket_destination", 1008, BYTES, ADDR, A, dst),
+	F("inet_diag_msg_socket_interface", 1009, UINT32, U32, A, ifindex),
+	F("inet_diag_msg_socket_cookie", 1010, UINT64, U64, A, cookie),
+	F("inet_diag_msg_expires", 1013, UINT32, U32, A, expires),
+	F("inet_diag_msg_rqueue", 1014, UINT32, U32, A, rqueue),
+	F("inet_diag_msg_wqueue", 1015, UINT32, U32, A, wqueue),
+	F("inet_diag_msg_uid", 1016, UINT32, U32, A, uid),
+	F("inet_diag_msg_inode", 1017, UINT32, U32, A, inode),
+
+	F("mem_info_rmem", 1101, UINT32, U32, INET_DIAG_MEMINFO, mem_rmem),
+	F("mem_info_wmem", 1102, UINT32, U32, INET_DIAG_MEMINFO, mem_wmem),
+	F("mem_info_fmem", 1103, UINT32, U32, INET_DIAG_MEMINFO, mem_fmem),
+	F("mem_info_tmem", 1104, UINT32, U32, INET_DIAG_MEMINFO, mem_tmem),
+
+	F("tcp_info_size", 3003, UINT32, U16, INET_DIAG_INFO, tcp_info_size),
+	TI("tcp_info_state", 1201, UINT32, U8, state),
+	TI("tcp_info_ca_state", 1202, UINT32, U8, ca_state),
+	TI("tcp_info_retransmits", 1203, UINT32, U8, retransmits),
+	TI("tcp_info_probes", 1204, UINT32, U8, probes),
+	TI("tcp_info_backoff", 1205, UINT32, U8, backoff),
+	TI("tcp_info_options", 1206, UINT32, U8, options),
+	TB("tcp_info_send_scale", 1207, wscale, 0, 4),
+	TB("tcp_info_rcv_scale", 1208, wscale, 4, 4),
+	TB("tcp_info_delivery_rate_app_limited", 1209, flags7, 0, 1),
+	TB("tcp_info_fast_open_client_failed", 1210, flags7, 1, 2),
+	TI("tcp_info_rto", 1215, UINT32, U32, rto),
+	TI("tcp_info_ato", 1216, UINT32, U32, ato),
+	TI("tcp_info_snd_mss", 1217, UINT32, U32, snd_mss),
+	TI("tcp_info_rcv_mss", 1218, UINT32, U32, rcv_mss),
+	TI("tcp_info_unacked", 1219, UINT32, U32, unacked),
+	TI("tcp_info_sacked", 1220, UINT32, U32, sacked),
+	TI("tcp_info_lost", 1221, UINT32, U32, lost),
+	TI("tcp_info_retrans", 1222, UINT32, U32, retrans),
+	TI("tcp_info_fackets", 1223, UINT32, U32, fackets),
+	TI("tcp_info_last_data_sent", 1224, UINT32, U32, last_data_sent),
+	TI("tcp_info_last_ack_sent", 1225, UINT32, U32, last_ack_sent),
+	TI("tcp_info_last_data_recv", 1226, UINT32, U32, last_data_recv),
+	TI("tcp_info_last_ack_recv", 1227, UINT32, U32, last_ack_recv),
+	TI("tcp_info_pmtu", 1228, UINT32, U32, pmtu),
+	TI("tcp_info_rcv_ssthresh", 1229, UINT32, U32, rcv_ssthresh),
+	TI("tcp_info_rtt", 1230, UINT32, U32, rtt),
+	TI("tcp_info_rtt_var", 1231, UINT32, U32, rttvar),
+	TI("tcp_info_snd_ssthresh", 1232, UINT32, U32, snd_ssthresh),
+	TI("tcp_info_snd_cwnd", 1233, UINT32, U32, snd_cwnd),
+	TI("tcp_info_adv_mss", 1234, UINT32, U32, advmss),
+	TI("tcp_info_reordering", 1235, UINT32, U32, reordering),
+	TI("tcp_info_rcv_rtt", 1236, UINT32, U32, rcv_rtt),
+	TI("tcp_info_rcv_space", 1237, UINT32, U32, rcv_space),
+	TI("tcp_info_total_retrans", 1238, UINT32, U32, total_retrans),
+	TI("tcp_info_pacing_rate", 1239, UINT64, U64, pacing_rate),
+	TI("tcp_info_max_pacing_rate", 1240, UINT64, U64, max_pacing_rate),
+	TI("tcp_info_bytes_acked", 1241, UINT64, U64, bytes_acked),
+	TI("tcp_info_bytes_received", 1242, UINT64, U64, bytes_received),
+	TI("tcp_info_segs_out", 1243, UINT32, U32, segs_out),
+	TI("tcp_info_segs_in", 1244, UINT32, U32, segs_in),
+	TI("tcp_info_not_sent_bytes", 1245, UINT32, U32, notsent_bytes),
+	TI("tcp_info_min_rtt", 1246, UINT32, U32, min_rtt),
+	TI("tcp_info_data_segs_in", 1247, UINT32, U32, data_segs_in),
+	TI("tcp_info_data_segs_out", 1248, UINT32, U32, data_segs_out),
+	TI("tcp_info_delivery_rate", 1249, UINT64, U64, delivery_rate),
+	TI("tcp_info_busy_time", 1250, UINT64, U64, busy_time),
+	TI("tcp_info_rwnd_limited", 1251, UINT64, U64, rwnd_limited),
+	TI("tcp_info_sndbuf_limited", 1252, UINT64, U64, sndbuf_limited),
+	TI("tcp_info_delivered", 1253, UINT32, U32, delivered),
+	TI("tcp_info_delivered_ce", 1254, UINT32, U32, delivered_ce),
+	TI("tcp_info_bytes_sent", 1255, UINT64, U64, bytes_sent),
+	TI("tcp_info_bytes_retrans", 1256, UINT64, U64, bytes_retrans),
+	TI("tcp_info_dsack_dups", 1257, UINT32, U32, dsack_dups),
+	TI("tcp_info_reord_seen", 1258, UINT32, U32, reord_seen),
+	TI("tcp_info_rcv_ooopack", 1259, UINT32, U32, rcv_ooopack),
+	TI("tcp_info_snd_wnd", 1260, UINT32, U32, snd_wnd),
+	TI("tcp_info_rcv_wnd", 1261, UINT32, U32, rcv_wnd),
+	TI("tcp_info_rehash", 1262, UINT32, U32, rehash),
+	TI("tcp_info_total_rto", 1263, UINT32, U16, total_rto),
+	TI("tcp_info_total_rto_recoveries", 1264, UINT32, U16,
+	   total_rto_recoveries),
+	TI("tcp_info_total_rto_time", 1265, UINT32, U32, total_rto_time),
+	TI("tcp_info_received_ce", 3010, UINT32, U32, received_ce),
+	TI("tcp_info_delivered_e1_bytes", 3011, UINT32, U32, delivered_e1_bytes),
+	TI("tcp_info_delivered_e0_bytes", 3012, UINT32, U32, delivered_e0_bytes),
+	TI("tcp_info_delivered_ce_bytes", 3013, UINT32, U32, delivered_ce_bytes),
+	TI("tcp_info_received_e1_bytes", 3014, UINT32, U32, received_e1_bytes),
+	TI("tcp_info_received_e0_bytes", 3015, UINT32, U32, received_e0_bytes),
+	TI("tcp_info_received_ce_bytes", 3016, UINT32, U32, received_ce_bytes),
+	TI("tcp_info_accecn_fail_mode", 3017, UINT32, U16, accecn_fail_mode),
+	TI("tcp_info_accecn_opt_seen", 3018, UINT32, U16, accecn_opt_seen),
+
+	F("congestion_algorithm_string", 1300, STRING, STR, INET_DIAG_CONG, cong),
+	F("congestion_algorithm_enum", 1301, ENUM, U32, INET_DIAG_CONG, cong_enum),
+	F("type_of_service", 1401, UINT32, U8, INET_DIAG_TOS, tos),
+	F("traffic_class", 1402, UINT32, U8, INET_DIAG_TCLASS, tclass),
+
+	F("sk_mem_info_rmem_alloc", 1501, UINT32, U32, INET_DIAG_SKMEMINFO, skmem[0]),
+	F("sk_mem_info_rcv_buf", 1502, UINT32, U32, INET_DIAG_SKMEMINFO, skmem[1]),
+	F("sk_mem_info_wmem_alloc", 1503, UINT32, U32, INET_DIAG_SKMEMINFO, skmem[2]),
+	F("sk_mem_info_snd_buf", 1504, UINT32, U32, INET_DIAG_SKMEMINFO, skmem[3]),
+	F("sk_mem_info_fwd_alloc", 1505, UINT32, U32, INET_DIAG_SKMEMINFO, skmem[4]),
+	F("sk_mem_info_wmem_queued", 1506, UINT32, U32, INET_DIAG_SKMEMINFO, skmem[5]),
+	F("sk_mem_info_optmem", 1507, UINT32, U32, INET_DIAG_SKMEMINFO, skmem[6]),
+	F("sk_mem_info_backlog", 1508, UINT32, U32, INET_DIAG_SKMEMINFO, skmem[7]),
+	F("sk_mem_info_drops", 1509, UINT32, U32, INET_DIAG_SKMEMINFO, skmem[8]),
+	F("shutdown_state", 1600, UINT32, U8, INET_DIAG_SHUTDOWN, shutdown),
+
+	F("vegas_info_enabled", 1701, UINT32, U32, INET_DIAG_VEGASINFO, vegas_enabled),
+	F("vegas_info_rtt_cnt", 1702, UINT32, U32, INET_DIAG_VEGASINFO, vegas_rttcnt),
+	F("vegas_info_rtt", 1703, UINT32, U32, INET_DIAG_VEGASINFO, vegas_rtt),
+	F("vegas_info_min_rtt", 1704, UINT32, U32, INET_DIAG_VEGASINFO, vegas_minrtt),
+	F("dctcp_info_enabled", 1801, UINT32, U32, INET_DIAG_DCTCPINFO, dctcp_enabled),
+	F("dctcp_info_ce_state", 1802, UINT32, U32, INET_DIAG_DCTCPINFO, dctcp_ce_state),
+	F("dctcp_info_alpha", 1803, UINT32, U32, INET_DIAG_DCTCPINFO, dctcp_alpha),
+	F("dctcp_info_ab_ecn", 1804, UINT32, U32, INET_DIAG_DCTCPINFO, dctcp_ab_ecn),
+	F("dctcp_info_ab_tot", 1805, UINT32, U32, INET_DIAG_DCTCPINFO, dctcp_ab_tot),
+	F("bbr_info_bw_lo", 1901, UINT32, U32, INET_DIAG_BBRINFO, bbr_bw_lo),
+	F("bbr_info_bw_hi", 1902, UINT32, U32, INET_DIAG_BBRINFO, bbr_bw_hi),
+	F("bbr_info_bw", 3006, UINT64, U64, INET_DIAG_BBRINFO, bbr_bw),
+	F("bbr_info_min_rtt", 1903, UINT32, U32, INET_DIAG_BBRINFO, bbr_min_rtt),
+	F("bbr_info_pacing_gain", 1904, UINT32, U32, INET_DIAG_BBRINFO, bbr_pacing_gain),
+	F("bbr_info_cwnd_gain", 1905, UINT32, U32, INET_DIAG_BBRINFO, bbr_cwnd_gain),
+
+	F("class_id", 2001, UINT32, U32, INET_DIAG_CLASS_ID, class_id),
+	F("sock_opt", 2002, UINT32, U32, INET_DIAG_SOCKOPT, sockopt),
+	F("c_group", 2103, UINT64, U64, INET_DIAG_CGROUP_ID, cgroup_id),
+	F("mark", 3004, UINT32, U32, INET_DIAG_MARK, mark),
+	F("skv6only", 3005, UINT32, U8, INET_DIAG_SKV6ONLY, v6only),
+};
+
+const size_t ts_nfields = sizeof(ts_fields) / sizeof(ts_fields[0]);
+
+int ts_field_present(const struct ts_field *f, const struct ts_record *r)
+{
+	if (f->group != TS_GROUP_ALWAYS && !(r->present & (1u << f->group)))
+		return 0;
+	if (f->end && f->end > r->tcp_info_size)
+		return 0;
+	if (f->kind == TS_FK_STRPTR) {
+		const char *s;
+		memcpy(&s, (const char *)r + f->offset, sizeof(s));
+		return s != NULL;
+	}
+	return 1;
+}
+
+uint64_t ts_field_uint(const struct ts_field *f, const struct ts_record *r)
+{
+	const unsigned char *p = (const unsigned char *)r + f->offset;
+	uint16_t v16;
+	uint32_t v32;
+	uint64_t v64;
+
+	switch (f->kind) {
+	case TS_FK_U8:
+	case TS_FK_STATE_NAME:
+		return *p;
+	case TS_FK_U16:
+		memcpy(&v16, p, sizeof(v16));
+		return v16;
+	case TS_FK_U32:
+		memcpy(&v32, p, sizeof(v32));
+		return v32;
+	case TS_FK_U64:
+		memcpy(&v64, p, sizeof(v64));
+		return v64;
+	case TS_FK_BITS:
+		return (*p >> f->bit_shift) & ((1u << f->bit_width) - 1);
+	default:
+		return 0;
+	}
+}

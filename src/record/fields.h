@@ -1,0 +1,67 @@
+/*
+ * fields.h - one descriptor table for every field of struct ts_record.
+ *
+ * Contract: ts_fields[] names each record member with its xtcp2 wire name,
+ * protobuf field number and type, where it lives in struct ts_record and
+ * which INET_DIAG attribute must be present for it to mean anything. Every
+ * marshaller (JSON, protobuf) walks this one table, so a field added here
+ * appears in every format at once. Numbers from the reference table are
+ * kept exactly; our additions use numbers from 3000 up.
+ * The table is constant; thread-safe to read.
+ */
+#ifndef TS_FIELDS_H
+#define TS_FIELDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "record.h"
+
+enum ts_field_kind {
+	TS_FK_U8,
+	TS_FK_U16,
+	TS_FK_U32,
+	TS_FK_U64,
+	TS_FK_BITS,	  /* u8 at offset, (v >> shift) & ((1 << width) - 1) */
+	TS_FK_ADDR,	  /* 16 bytes, 4 used when family is AF_INET */
+	TS_FK_STR,	  /* inline NUL-terminated char[] */
+	TS_FK_STRPTR,	  /* const char * (may be NULL: field omitted) */
+	TS_FK_STATE_NAME, /* name of the u8 TCP state at offset */
+};
+
+enum ts_proto_type {
+	TS_PT_UINT32,
+	TS_PT_UINT64,
+	TS_PT_INT64,
+	TS_PT_STRING,
+	TS_PT_BYTES,
+	TS_PT_ENUM,
+};
+
+/* group: the INET_DIAG_* type that must be present, or TS_GROUP_ALWAYS. */
+#define TS_GROUP_ALWAYS 0
+
+struct ts_field {
+	const char *name;
+	uint32_t proto_num;
+	uint8_t proto_type; /* enum ts_proto_type */
+	uint8_t kind;	    /* enum ts_field_kind */
+	uint8_t group;
+	uint8_t bit_shift;
+	uint8_t bit_width;
+	uint16_t offset; /* offsetof(struct ts_record, member) */
+	uint16_t end;	 /* for INFO: offset within tcp_info + size, so
+			    fields past tcp_info_size are known absent */
+};
+
+extern const struct ts_field ts_fields[];
+extern const size_t ts_nfields;
+
+/* True when the field carries data in this record: its attribute was sent
+ * and, for tcp_info fields, the kernel's struct was long enough. */
+int ts_field_present(const struct ts_field *f, const struct ts_record *r);
+
+/* Integer value of an integer-kind field (U8..BITS); 0 for other kinds. */
+uint64_t ts_field_uint(const struct ts_field *f, const struct ts_record *r);
+
+#endif

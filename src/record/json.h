@@ -1,0 +1,26 @@
+/*
+ * json.h - JSON-lines marshaller for struct ts_record.
+ *
+ * Contract: json_record() writes one JSON object and a '\n' into the
+ * caller's buffer, walking ts_fields[] (keys are the reference field names;
+ * fields whose attribute was absent are omitted). Addresses are text (IPv4
+ * dotted quad, IPv6 RFC 5952), strings are escaped so the output is always
+ * valid JSON. No allocation, no I/O: the hot path of every JSON sink.
+ * Thread-safety: reentrant.
+ */
+#ifndef TS_JSON_H
+#define TS_JSON_H
+
+#include <stddef.h>
+
+#include "record.h"
+
+/* Upper bound of one record's JSON; a buffer with this much room always
+ * fits a record. */
+#define JSON_RECORD_MAX 8192
+
+/* Returns bytes written (> 0), or 0 when `cap` is too small (nothing is
+ * guaranteed about the buffer's contents then). */
+size_t json_record(char *out, size_t cap, const struct ts_record *r);
+
+#endif
