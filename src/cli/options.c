@@ -1,0 +1,277 @@
+/* options.c - command-line parsing (see options.h). */
+#include "options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../engine/poller.h"
+#include "../netlink/nl_request.h"
+#include "../util/timeutil.h"
+
+static const char usage[] =
+	"Usage: tcpscope [OPTIONS]\n"
+	"Stream the kernel's tcp_info for every TCP socket, polled through\n"
+	"netlink sock_diag, as JSON lines.\n"
+	"\n"
+	"Polling:\n"
+	"  --once                 poll once and exit (same as --count 1)\n"
+	"  --interval DURATION    time between polls: N[ms|s|m] (default 10s)\n"
+	"  --count N              stop after N polls (default: until SIGINT/TERM)\n"
+	"  --family F             inet, inet6 or all (default all)\n"
+	"  --states LIST          comma-separated TCP states: established,\n"
+	"                         syn-sent, syn-recv, fin-wait-1, fin-wait-2,\n"
+	"                         time-wait, close, close-wait, last-ack, listen,\n"
+	"                         closing, new-syn-recv, bound-inactive, or all\n"
+	"                         (default all = every real state; bound-inactive\n"
+	"                         must be named: its dump walks the bind table)\n"
+	"  --attrs LIST           attributes to ask for: info, cong, tos, tclass,\n"
+	"                         skmeminfo, vegasinfo (also brings dctcp and bbr\n"
+	"                         info), meminfo; default = all but meminfo.\n"
+	"                         Fewer attributes cost the kernel less.\n"
+	"\n"
+	"Namespaces:\n"
+	"  --netns SEL            all (default), host, or NAME[,NAME...]: bind-mount\n"
+	"                         names, pid:PID names, host\n"
+	"  --netns-dirs LIST      bind-mount directories to scan (default\n"
+	"                         /run/netns,/run/docker/netns)\n"
+	"  --workers N            poll threads sharing the namespaces (default 1)\n"
+	"\n"
+	"Output:\n"
+	"  --format json          record format (default json)\n"
+	"  --dest URL             destination, repeatable: stdout (default),\n"
+	"                         file:PATH (append; reopened on SIGHUP), null\n"
+	"  --quiet                no per-poll summary line on stderr\n"
+	"\n"
+	"Other:\n"
+	"  --replay FILE.pcap     decode a netlink capture (link type 253, e.g.\n"
+	"                         recorded on an nlmon interface) instead of polling\n"
+	"  --help, --version\n"
+	"\n"
+	"Exit status: 0 success, 1 runtime failure, 2 invalid usage.\n"
+	"See tcpscope(8).\n";
+
+enum {
+	OPT_ONCE = 256,
+	OPT_INTERVAL,
+	OPT_COUNT,
+	OPT_FAMILY,
+	OPT_STATES,
+	OPT_ATTRS,
+	OPT_FORMAT,
+	OPT_DEST,
+	OPT_QUIET,
+	OPT_REPLAY,
+	OPT_HELP,
+	OPT_VERSION,
+	OPT_NETNS,
+	OPT_NETNS_DIRS,
+	OPT_WORKERS,
+};
+
+static const struct option long_opts[] = {
+	{ "once", no_argument, NULL, OPT_ONCE },
+	{ "interval", required_argument, NULL, OPT_INTERVAL },
+	{ "count", required_argument, NULL, OPT_COUNT },
+	{ "family", required_argument, NULL, OPT_FAMILY },
+	{ "states", required_argument, NULL, OPT_STATES },
+	{ "attrs", required_argument, NULL, OPT_ATTRS },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "dest", required_argument, NULL, OPT_DEST },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "replay", required_argument, NULL, OPT_REPLAY },
+	{ "netns", required_argument, NULL, OPT_NETNS },
+	{ "netns-dirs", required_argument, NULL, OPT_NETNS_DIRS },
+	{ "workers", required_argument, NULL, OPT_WORKERS },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+int ts_states_parse(const char *list, uint32_t *states_out)
+{
+	uint32_t states = 0;
+	const char *p = list;
+	char name[32];
+
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		unsigned st;
+		if (n == 0 || n >= sizeof(name))
+			return -EINVAL;
+		memcpy(name, p, n);
+		name[n] = '\0';
+		if (strcmp(name, "all") == 0)
+			states |= TS_TCP_STATES_ALL;
+		else if (ts_tcp_state_from_name(name, &st) == 0)
+			states |= 1u << st;
+		else
+			return -EINVAL;
+		if (p[n] == '\0')
+			break;
+		p += n + 1;
+	}
+	*states_out = states;
+	return 0;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int bad(FILE *err, const char *opt, const char *val, const char *why)
+{
+	fprintf(err, "tcpscope: invalid value '%s' for --%s: %s\n", val, opt,
+		why);
+	return -EINVAL;
+}
+
+/* Splits the list in place into o->netns_dirs (argv is ours to modify). */
+static int parse_dirs(const char *arg, struct ts_options *o, FILE *err)
+{
+	char *p = (char *)arg;
+
+	o->nnetns_dirs = 0;
+	for (char *tok = strtok(p, ","); tok; tok = strtok(NULL, ",")) {
+		if (o->nnetns_dirs == 8)
+			return bad(err, "netns-dirs", arg, "at most 8 directories");
+		if (tok[0] != '/')
+			return bad(err, "netns-dirs", tok, "expected an absolute path");
+		o->netns_dirs[o->nnetns_dirs++] = tok;
+	}
+	return 0;
+}
+
+/* Applies one option; returns 0, 1 (exit 0) or -EINVAL. */
+static int apply(int c, const char *arg, struct ts_options *o, FILE *out,
+		 FILE *err)
+{
+	switch (c) {
+	case OPT_ONCE:
+		o->once = 1;
+		return 0;
+	case OPT_INTERVAL:
+		if (ts_parse_duration_ms(arg, &o->interval_ms) < 0 ||
+		    o->interval_ms == 0)
+			return bad(err, "interval", arg,
+				   "expected N[ms|s|m], N > 0 (e.g. 500ms, 10s, 1m)");
+		return 0;
+	case OPT_COUNT:
+		if (parse_u64(arg, &o->count) < 0 || o->count == 0)
+			return bad(err, "count", arg, "expected a number > 0");
+		return 0;
+	case OPT_FAMILY:
+		if (strcmp(arg, "inet") == 0)
+			o->families = POLL_FAM_INET;
+		else if (strcmp(arg, "inet6") == 0)
+			o->families = POLL_FAM_INET6;
+		else if (strcmp(arg, "all") == 0)
+			o->families = POLL_FAM_INET | POLL_FAM_INET6;
+		else
+			return bad(err, "family", arg, "expected inet, inet6 or all");
+		return 0;
+	case OPT_STATES:
+		if (ts_states_parse(arg, &o->states) < 0)
+			return bad(err, "states", arg,
+				   "expected TCP state names or all (see --help)");
+		return 0;
+	case OPT_ATTRS:
+		if (nl_ext_parse(arg, &o->ext, NULL, NULL) < 0)
+			return bad(err, "attrs", arg,
+				   "expected info, cong, tos, tclass, skmeminfo, "
+				   "vegasinfo, meminfo, default or all");
+		return 0;
+	case OPT_FORMAT:
+		if (strcmp(arg, "json") != 0)
+			return bad(err, "format", arg, "expected json");
+		o->format = SINK_FMT_JSON;
+		return 0;
+	case OPT_DEST:
+		if (o->ndests == TS_MAX_DESTS)
+			return bad(err, "dest", arg, "too many destinations (max 16)");
+		o->dests[o->ndests++] = arg;
+		return 0;
+	case OPT_QUIET:
+		o->quiet = 1;
+		return 0;
+	case OPT_REPLAY:
+		o->replay = arg;
+		return 0;
+	case OPT_NETNS:
+		if (!*arg || strstr(arg, ",,") || arg[strlen(arg) - 1] == ',')
+			return bad(err, "netns", arg,
+				   "expected all, host or NAME[,NAME...]");
+		o->netns = arg;
+		return 0;
+	case OPT_NETNS_DIRS:
+		return parse_dirs(arg, o, err);
+	case OPT_WORKERS: {
+		uint64_t w;
+		if (parse_u64(arg, &w) < 0 || w == 0 || w > 64)
+			return bad(err, "workers", arg, "expected 1 to 64");
+		o->workers = (unsigned)w;
+		return 0;
+	}
+	case OPT_HELP:
+		fputs(usage, out);
+		return 1;
+	case OPT_VERSION:
+		fprintf(out, "tcpscope %s\n", TS_VERSION);
+		return 1;
+	default:
+		return -EINVAL;
+	}
+}
+
+int ts_options_parse(int argc, char **argv, struct ts_options *o, FILE *out,
+		     FILE *err)
+{
+	int c, rc;
+
+	memset(o, 0, sizeof(*o));
+	o->interval_ms = 10000;
+	o->families = POLL_FAM_INET | POLL_FAM_INET6;
+	o->states = TS_TCP_STATES_ALL;
+	o->ext = NL_EXT_DEFAULT;
+	o->format = SINK_FMT_JSON;
+	o->netns = "all";
+	o->netns_dirs[0] = "/run/netns";
+	o->netns_dirs[1] = "/run/docker/netns";
+	o->nnetns_dirs = 2;
+	o->workers = 1;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+		if (c == '?') {
+			fprintf(err, "tcpscope: unknown or incomplete option '%s' "
+				     "(see --help)\n",
+				argv[optind - 1]);
+			return -EINVAL;
+		}
+		rc = apply(c, optarg, o, out, err);
+		if (rc != 0)
+			return rc;
+	}
+	if (optind < argc) {
+		fprintf(err, "tcpscope: unexpected argument '%s' (see --help)\n",
+			argv[optind]);
+		return -EINVAL;
+	}
+	if (o->once)
+		o->count = 1;
+	if (o->ndests == 0)
+		o->dests[o->ndests++] = "stdout";
+	return 0;
+}

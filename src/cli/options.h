@@ -1,0 +1,44 @@
+/*
+ * options.h - command-line options of tcpscope.
+ *
+ * Contract: ts_options_parse() fills *o from argv (defaults first). On a bad
+ * value it prints exactly one line naming the option and the value to
+ * `err` and returns -EINVAL (the caller exits 2). --help / --version print
+ * to `out` and return 1 (the caller exits 0). Pointers in *o point into argv.
+ * Thread-safety: uses getopt_long (global state): call once, from main.
+ */
+#ifndef TS_OPTIONS_H
+#define TS_OPTIONS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../sink/sink.h"
+
+#define TS_MAX_DESTS 16
+
+struct ts_options {
+	int once;
+	uint64_t interval_ms; /* default 10 s */
+	uint64_t count;	      /* polls to run; 0 = until signalled */
+	unsigned families;    /* POLL_FAM_* */
+	uint32_t states;      /* idiag_states */
+	uint8_t ext;	      /* idiag_ext */
+	enum sink_format format;
+	const char *replay;
+	const char *dests[TS_MAX_DESTS];
+	unsigned ndests;
+	int quiet;
+	const char *netns;	   /* "all", "host" or NAME[,NAME...] */
+	const char *netns_dirs[8]; /* bind-mount directories */
+	unsigned nnetns_dirs;
+	unsigned workers;	   /* poll threads */
+};
+
+int ts_options_parse(int argc, char **argv, struct ts_options *o, FILE *out,
+		     FILE *err);
+
+/* Parses a comma-separated TCP state list ("all", or ss's names). */
+int ts_states_parse(const char *list, uint32_t *states_out);
+
+#endif

@@ -1,0 +1,103 @@
+/*
+ * poller.h - one poll over many sock_diag sockets (one per namespace),
+ * syscall engine: non-blocking sockets and one epoll set per poll thread.
+ *
+ * Contract:
+ *  - A poll_loop belongs to one poll thread. It owns the epoll fd and one
+ *    receive buffer of NL_RECV_BUF bytes shared by all its targets: each
+ *    datagram is parsed to the end before the next receive, so one buffer
+ *    serves every dump in flight. A poll allocates nothing.
+ *  - A poll_target is one namespace's socket plus its dump state (parser,
+ *    sequence number, labels). The caller owns the memory; the loop owns
+ *    the fd from poll_target_attach() until poll_target_detach().
+ *  - poll_loop_run() dumps every family of every target, keeping up to
+ *    max_inflight dumps in flight at once, and calls `fn` per socket with
+ *    the record stamped with the datagram's receive time, the poll number
+ *    and the namespace labels. A dump that fails keeps the records already
+ *    delivered, is counted for its target (which is marked `broken`: its
+ *    socket must be reopened before the next poll), and the poll goes on.
+ * Thread-safety: a loop and its targets are used by one thread at a time.
+ */
+#ifndef TS_POLLER_H
+#define TS_POLLER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../netlink/nl_parse.h"
+#include "../netlink/nl_sock.h"
+
+enum { POLL_FAM_INET = 1, POLL_FAM_INET6 = 2 };
+
+struct poll_config {
+	unsigned families; /* POLL_FAM_* */
+	uint32_t states;   /* idiag_states bitmask */
+	uint8_t ext;	   /* idiag_ext bits */
+	int timeout_ms;	   /* a dump silent this long fails (default 10 s) */
+	unsigned max_inflight; /* dumps in flight at once (default 64) */
+};
+
+struct poll_stats {
+	uint64_t records;
+	uint64_t datagrams;
+	uint64_t bytes;
+	uint64_t unknown_attrs;
+	uint32_t targets;
+	uint32_t dumps;
+	uint32_t dumps_failed;
+	uint32_t dump_intr; /* dumps marked inconsistent (NLM_F_DUMP_INTR) */
+	int error;	    /* -errno of the last failed dump, or 0 */
+	char errmsg[192];
+	uint64_t duration_ns;
+};
+
+struct poll_loop;
+
+struct poll_target {
+	int fd;
+	uint32_t portid;
+	uint32_t seq;
+	unsigned fam_left; /* families still to dump in this poll */
+	int busy;	   /* a dump is in flight */
+	int broken;	   /* a dump failed: reopen the socket */
+	/* labels stamped on every record */
+	const char *netns;
+	uint64_t netns_inode;
+	uint32_t nsid;
+	const char *container_id;
+	const char *container_runtime;
+	/* over the target's life */
+	uint64_t dumps_failed;
+	int last_error;
+	struct poll_loop *loop;
+	struct nl_parser parser;
+};
+
+struct poll_loop {
+	int epfd;
+	struct poll_config cfg;
+	uint64_t poll_seq;
+	uint64_t rx_ns;
+	nl_record_fn fn;
+	void *arg;
+	struct poll_stats *st;
+	_Alignas(8) unsigned char buf[NL_RECV_BUF];
+};
+
+int poll_loop_init(struct poll_loop *l, const struct poll_config *cfg);
+void poll_loop_release(struct poll_loop *l);
+
+/* Takes ownership of fd (a sock_diag socket from nl_sock_open() or
+ * ns_opener_socket()). 0 or -errno (then fd is still the caller's). */
+int poll_target_attach(struct poll_loop *l, struct poll_target *t, int fd,
+		       uint32_t portid);
+/* Removes the target from the loop and closes its fd. NULL-safe. */
+void poll_target_detach(struct poll_target *t);
+
+/* One poll over targets[0..n). Returns 0 when every dump completed, else
+ * the -errno of the last failure (details in *st, always filled). */
+int poll_loop_run(struct poll_loop *l, struct poll_target *const *targets,
+		  size_t n, uint64_t poll_seq, nl_record_fn fn, void *arg,
+		  struct poll_stats *st);
+
+#endif

@@ -1,0 +1,178 @@
+/* ns_discover.c - namespace discovery (see ns_discover.h). */
+#include "ns_discover.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Every namespace inode lives on the one nsfs superblock: a bind-mount
+ * directory entry on another device is not a namespace. */
+struct scan {
+	ns_seen_fn fn;
+	void *arg;
+	uint64_t nsfs_dev;
+};
+
+static int report(struct scan *sc, const char *path, enum ns_src_kind kind,
+		  int pid, const char *name)
+{
+	struct stat st;
+	struct ns_seen s;
+
+	if (stat(path, &st) < 0)
+		return -errno;
+	if (kind == NS_SRC_HOST)
+		sc->nsfs_dev = st.st_dev;
+	else if (st.st_dev != sc->nsfs_dev)
+		return 0;
+	s.dev = st.st_dev;
+	s.ino = st.st_ino;
+	s.kind = kind;
+	s.pid = pid;
+	s.path = path;
+	s.name = name;
+	return sc->fn(&s, sc->arg);
+}
+
+/* The entry vanished or is unreadable: skip it, the scan goes on. */
+static int skippable(int rc)
+{
+	return rc == -ENOENT || rc == -EACCES || rc == -ESRCH ||
+	       rc == -ENOTDIR || rc == -EINVAL;
+}
+
+static int scan_mounts(struct scan *sc, const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[512];
+	int rc = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+				     e->d_name) >= sizeof(path))
+			continue;
+		rc = report(sc, path, NS_SRC_MOUNT, 0, e->d_name);
+		if (skippable(rc))
+			rc = 0;
+		if (rc < 0)
+			break;
+	}
+	closedir(d);
+	return rc;
+}
+
+static int scan_proc(struct scan *sc, const char *proc)
+{
+	DIR *d = opendir(proc);
+	struct dirent *e;
+	char path[128];
+	int rc = 0;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d)) != NULL) {
+		const char *p = e->d_name;
+		int pid = 0;
+		if (*p < '1' || *p > '9')
+			continue;
+		for (; *p >= '0' && *p <= '9' && pid < 100000000; p++)
+			pid = pid * 10 + (*p - '0');
+		if (*p)
+			continue;
+		snprintf(path, sizeof(path), "%s/%d/ns/net", proc, pid);
+		rc = report(sc, path, NS_SRC_PID, pid, NULL);
+		if (skippable(rc))
+			rc = 0;
+		if (rc < 0)
+			break;
+	}
+	closedir(d);
+	return rc;
+}
+
+int ns_discover(const struct ns_discover_cfg *cfg, ns_seen_fn fn, void *arg)
+{
+	struct scan sc = { fn, arg, 0 };
+	char self[128];
+	int rc;
+
+	snprintf(self, sizeof(self), "%s/self/ns/net", cfg->proc);
+	rc = report(&sc, self, NS_SRC_HOST, (int)getpid(), "host");
+	if (rc < 0)
+		return rc;
+	for (unsigned i = 0; i < cfg->ndirs; i++) {
+		rc = scan_mounts(&sc, cfg->dirs[i]);
+		if (rc < 0)
+			return rc;
+	}
+	return scan_proc(&sc, cfg->proc);
+}
+
+static int is_hex64(const char *p, const char *end)
+{
+	if (end - p < 64)
+		return 0;
+	for (int i = 0; i < 64; i++)
+		if (!isxdigit((unsigned char)p[i]) || isupper((unsigned char)p[i]))
+			return 0;
+	return end - p == 64 || !isxdigit((unsigned char)p[64]);
+}
+
+int ns_container_parse(const char *text, size_t len, char *id,
+		       const char **runtime)
+{
+	static const struct {
+		const char *marker;
+		const char *runtime;
+	} forms[] = {
+		{ "cri-containerd-", "containerd" },
+		{ "crio-", "cri-o" },
+		{ "libpod-", "podman" },
+		{ "docker-", "docker" },
+		{ "/docker/", "docker" },
+		{ "/containerd/", "containerd" },
+		{ "/", "containerd" }, /* kubepods/<...>/<id> */
+	};
+	const char *end = text + len;
+
+	for (size_t f = 0; f < sizeof(forms) / sizeof(forms[0]); f++) {
+		size_t ml = strlen(forms[f].marker);
+		for (const char *p = text; p + ml + 64 <= end; p++) {
+			if (memcmp(p, forms[f].marker, ml) != 0 ||
+			    !is_hex64(p + ml, end))
+				continue;
+			memcpy(id, p + ml, 64);
+			id[64] = '\0';
+			*runtime = forms[f].runtime;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int ns_container_of(const char *proc, int pid, char *id, const char **runtime)
+{
+	char path[128], buf[4096];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%d/cgroup", proc, pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n < 0)
+		return -errno;
+	return ns_container_parse(buf, (size_t)n, id, runtime);
+}

@@ -1,0 +1,54 @@
+/*
+ * ns_discover.h - find every network namespace of the host.
+ *
+ * Contract: ns_discover() reports, through `fn`, the host's own namespace
+ * first (kind NS_SRC_HOST), then every bind mount in the configured
+ * directories (NS_SRC_MOUNT), then /proc/<pid>/ns/net of every process
+ * (NS_SRC_PID). The same namespace may be reported several times (once per
+ * process in it): deduplication by (dev, ino) is the caller's, which can do
+ * it in O(1) and skip naming work for namespaces it already knows. Scanning
+ * /proc allocates nothing per process; a process that exits during the
+ * scan is skipped, not an error. `path` in the callback is valid only
+ * during the call.
+ * Thread-safety: reentrant.
+ */
+#ifndef TS_NS_DISCOVER_H
+#define TS_NS_DISCOVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum ns_src_kind { NS_SRC_HOST, NS_SRC_MOUNT, NS_SRC_PID };
+
+struct ns_seen {
+	uint64_t dev;
+	uint64_t ino;
+	enum ns_src_kind kind;
+	int pid;	  /* NS_SRC_PID */
+	const char *path; /* what to open() to get the namespace */
+	const char *name; /* file name of the bind mount (NS_SRC_MOUNT) */
+};
+
+struct ns_discover_cfg {
+	const char *const *dirs; /* bind-mount dirs, e.g. /run/netns */
+	unsigned ndirs;
+	const char *proc; /* "/proc" (overridable for tests) */
+};
+
+/* fn returns < 0 to abort the scan (that value is returned). */
+typedef int (*ns_seen_fn)(const struct ns_seen *s, void *arg);
+
+/* 0, or -errno when the host namespace itself cannot be read. Missing
+ * bind-mount directories are not errors (no such runtime on this host). */
+int ns_discover(const struct ns_discover_cfg *cfg, ns_seen_fn fn, void *arg);
+
+/* Container id (64 hex digits) and runtime ("docker", "containerd",
+ * "cri-o", "podman") from /proc/<pid>/cgroup. 0 and outputs set, -ENOENT
+ * when the process is in no container, other -errno. id must hold 65. */
+int ns_container_of(const char *proc, int pid, char *id, const char **runtime);
+
+/* Pure part of ns_container_of(): parses cgroup file text. */
+int ns_container_parse(const char *text, size_t len, char *id,
+		       const char **runtime);
+
+#endif

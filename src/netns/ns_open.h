@@ -1,0 +1,34 @@
+/*
+ * ns_open.h - open sock_diag sockets inside other network namespaces.
+ *
+ * Contract: a sock_diag socket only ever sees the namespace it was created
+ * in. ns_opener runs ONE helper thread for the daemon's whole life; each
+ * ns_opener_socket() call hands it a namespace fd, and the thread does
+ * setns(CLONE_NEWNET) into it, socket(), then setns back. If either setns
+ * fails, no socket is returned (never one opened in the wrong namespace);
+ * if the way back fails, the thread is unusable and every later call
+ * returns -ENOTRECOVERABLE. Calls block the caller until done.
+ * ns_nsid() asks rtnetlink (RTM_GETNSID) for the id the calling thread's
+ * namespace has assigned to `nsfd`'s namespace.
+ * Thread-safety: ns_opener_socket() may be called from any thread.
+ */
+#ifndef TS_NS_OPEN_H
+#define TS_NS_OPEN_H
+
+#include <stdint.h>
+
+struct ns_opener;
+
+int ns_opener_new(struct ns_opener **out);
+void ns_opener_free(struct ns_opener *o);
+
+/* 0 with *sock_out / *portid_out set, or -errno. */
+int ns_opener_socket(struct ns_opener *o, int nsfd, int *sock_out,
+		     uint32_t *portid_out);
+
+/* 0 and *nsid_out, -ENOENT when no id is assigned, other -errno.
+ * rtnl_fd: a NETLINK_ROUTE socket (see ns_rtnl_open()). */
+int ns_nsid(int rtnl_fd, int nsfd, uint32_t *nsid_out);
+int ns_rtnl_open(int *fd_out);
+
+#endif

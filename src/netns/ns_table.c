@@ -1,0 +1,331 @@
+/* ns_table.c - namespace set and per-poll reconcile (see ns_table.h). */
+#include "ns_table.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../util/timeutil.h"
+#include "ns_discover.h"
+#include "ns_open.h"
+
+struct ns_entry {
+	struct poll_target t;
+	uint64_t dev, ino;
+	int nsfd;
+	unsigned worker;
+	uint64_t gen;
+	enum ns_src_kind kind;
+	int open_error; /* last failure to open its socket, 0 when open */
+	char name[96];
+	char container_id[65];
+};
+
+static size_t slot_of(const struct ns_table *t, uint64_t dev, uint64_t ino)
+{
+	uint64_t h = (ino * 0x9e3779b97f4a7c15ull) ^ dev;
+	return (size_t)(h >> 17) & (t->hcap - 1);
+}
+
+static struct ns_entry *hash_find(const struct ns_table *t, uint64_t dev,
+				  uint64_t ino)
+{
+	if (!t->hcap)
+		return NULL;
+	for (size_t i = slot_of(t, dev, ino);; i = (i + 1) & (t->hcap - 1)) {
+		struct ns_entry *e = t->hash[i];
+		if (!e || (e->ino == ino && e->dev == dev))
+			return e;
+	}
+}
+
+static int hash_rebuild(struct ns_table *t, size_t want)
+{
+	size_t cap = 64;
+	while (cap < want * 2)
+		cap *= 2;
+	struct ns_entry **h = calloc(cap, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	free(t->hash);
+	t->hash = h;
+	t->hcap = cap;
+	for (size_t i = 0; i < t->n; i++) {
+		size_t s = slot_of(t, t->v[i]->dev, t->v[i]->ino);
+		while (h[s])
+			s = (s + 1) & (cap - 1);
+		h[s] = t->v[i];
+	}
+	return 0;
+}
+
+static int selected(const struct ns_table *t, const char *name)
+{
+	const char *sel = t->cfg.select;
+	size_t n = strlen(name);
+
+	if (!sel || strcmp(sel, "all") == 0)
+		return 1;
+	for (const char *p = sel;;) {
+		size_t len = strcspn(p, ",");
+		if (len == n && strncmp(p, name, n) == 0)
+			return 1;
+		if (!p[len])
+			return 0;
+		p += len + 1;
+	}
+}
+
+static void name_entry(struct ns_table *t, struct ns_entry *e,
+		       const struct ns_seen *s)
+{
+	const char *rt = NULL;
+
+	e->kind = s->kind;
+	e->t.container_id = NULL;
+	e->t.container_runtime = NULL;
+	if (s->kind != NS_SRC_PID) {
+		snprintf(e->name, sizeof(e->name), "%s", s->name);
+	} else if (ns_container_of(t->cfg.proc, s->pid, e->container_id, &rt) == 0) {
+		snprintf(e->name, sizeof(e->name), "pid:%d:%.12s", s->pid,
+			 e->container_id);
+		e->t.container_id = e->container_id;
+		e->t.container_runtime = rt;
+	} else {
+		snprintf(e->name, sizeof(e->name), "pid:%d", s->pid);
+	}
+}
+
+/* Opens the entry's socket in its namespace; failures are kept on the
+ * entry (and retried next reconcile), never fatal to the table. */
+static void open_target(struct ns_table *t, struct ns_entry *e)
+{
+	struct ns_reconcile_stats *st = t->st;
+	int sock, rc;
+	uint32_t portid;
+
+	rc = ns_opener_socket(t->opener, e->nsfd, &sock, &portid);
+	if (rc == 0) {
+		rc = poll_target_attach(t->cfg.loops[e->worker], &e->t, sock,
+					portid);
+		if (rc < 0)
+			close(sock);
+	}
+	if (rc < 0) {
+		if (e->open_error != rc)
+			snprintf(st->errmsg, sizeof(st->errmsg),
+				 "netns %s: cannot open sock_diag socket: %s",
+				 e->name, strerror(-rc));
+		e->open_error = rc;
+		st->error = rc;
+		st->failed++;
+		return;
+	}
+	e->open_error = 0;
+}
+
+static int grow(struct ns_table *t)
+{
+	if (t->n < t->cap)
+		return 0;
+	size_t cap = t->cap ? t->cap * 2 : 64;
+	struct ns_entry **v = realloc(t->v, cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	t->v = v;
+	t->cap = cap;
+	return 0;
+}
+
+static int add_entry(struct ns_table *t, const struct ns_seen *s)
+{
+	struct ns_entry *e;
+	int rc;
+
+	rc = grow(t);
+	if (rc == 0 && (t->n + 1) * 2 > t->hcap)
+		rc = hash_rebuild(t, t->n + 1);
+	if (rc < 0)
+		return rc;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->dev = s->dev;
+	e->ino = s->ino;
+	e->gen = t->gen;
+	e->t.fd = -1;
+	e->t.netns = e->name;
+	e->t.netns_inode = s->ino;
+	e->worker = (unsigned)(t->n % t->cfg.nworkers);
+	name_entry(t, e, s);
+	e->nsfd = open(s->path, O_RDONLY | O_CLOEXEC);
+	if (e->nsfd < 0) {
+		/* gone between stat and open: not an error, not an entry */
+		free(e);
+		return 0;
+	}
+	if (ns_nsid(t->rtnl_fd, e->nsfd, &e->t.nsid) < 0)
+		e->t.nsid = 0;
+	t->v[t->n++] = e;
+	size_t slot = slot_of(t, e->dev, e->ino);
+	while (t->hash[slot])
+		slot = (slot + 1) & (t->hcap - 1);
+	t->hash[slot] = e;
+	if (s->kind == NS_SRC_HOST)
+		t->host = e;
+	t->st->added++;
+	open_target(t, e);
+	return 0;
+}
+
+static int on_seen(const struct ns_seen *s, void *arg)
+{
+	struct ns_table *t = arg;
+	struct ns_entry *e;
+
+	/* most processes live in the host namespace: skip the hash */
+	if (t->host && s->ino == t->host->ino && s->dev == t->host->dev) {
+		t->host->gen = t->gen;
+		return 0;
+	}
+	e = hash_find(t, s->dev, s->ino);
+	if (e) {
+		/* a bind mount names a namespace better than a pid */
+		if (s->kind == NS_SRC_MOUNT && e->kind == NS_SRC_PID)
+			name_entry(t, e, s);
+		e->gen = t->gen;
+		return 0;
+	}
+	if (s->kind == NS_SRC_HOST && !selected(t, "host"))
+		return 0;
+	if (s->kind == NS_SRC_MOUNT && !selected(t, s->name))
+		return 0;
+	if (s->kind == NS_SRC_PID && t->cfg.select &&
+	    strcmp(t->cfg.select, "all") != 0) {
+		char pidname[32];
+		snprintf(pidname, sizeof(pidname), "pid:%d", s->pid);
+		if (!selected(t, pidname))
+			return 0;
+	}
+	return add_entry(t, s);
+}
+
+static void free_entry(struct ns_entry *e)
+{
+	poll_target_detach(&e->t);
+	if (e->nsfd >= 0)
+		close(e->nsfd);
+	free(e);
+}
+
+/* Drops vanished entries, retries failed ones, reopens broken sockets. */
+static int sweep(struct ns_table *t)
+{
+	size_t keep = 0;
+
+	for (size_t i = 0; i < t->n; i++) {
+		struct ns_entry *e = t->v[i];
+		if (e->gen != t->gen) {
+			if (e == t->host)
+				t->host = NULL;
+			free_entry(e);
+			t->st->removed++;
+			continue;
+		}
+		if (e->t.broken) {
+			poll_target_detach(&e->t);
+			t->st->reopened++;
+		}
+		if (e->t.fd < 0)
+			open_target(t, e);
+		t->v[keep++] = e;
+	}
+	t->n = keep;
+	return hash_rebuild(t, t->n);
+}
+
+static int build_targets(struct ns_table *t)
+{
+	if (t->tcap < t->n + 1) {
+		size_t cap = t->n + 64;
+		for (unsigned w = 0; w < t->cfg.nworkers; w++) {
+			void *p = realloc(t->targets[w], cap * sizeof(void *));
+			if (!p)
+				return -ENOMEM;
+			t->targets[w] = p;
+		}
+		t->tcap = cap;
+	}
+	for (unsigned w = 0; w < t->cfg.nworkers; w++)
+		t->ntargets[w] = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		struct ns_entry *e = t->v[i];
+		if (e->t.fd >= 0)
+			t->targets[e->worker][t->ntargets[e->worker]++] = &e->t;
+	}
+	return 0;
+}
+
+int ns_table_reconcile(struct ns_table *t, struct ns_reconcile_stats *st)
+{
+	struct ns_discover_cfg dc = { t->cfg.dirs, t->cfg.ndirs, t->cfg.proc };
+	uint64_t t0 = ts_now_ns(CLOCK_MONOTONIC);
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	t->st = st;
+	t->gen++;
+	rc = ns_discover(&dc, on_seen, t);
+	if (rc == 0)
+		rc = sweep(t);
+	if (rc == 0)
+		rc = build_targets(t);
+	st->total = (uint32_t)t->n;
+	st->duration_ns = ts_now_ns(CLOCK_MONOTONIC) - t0;
+	t->st = NULL;
+	return rc;
+}
+
+struct poll_target *const *ns_table_targets(const struct ns_table *t,
+					    unsigned w, size_t *n)
+{
+	*n = t->ntargets[w];
+	return t->targets[w];
+}
+
+int ns_table_init(struct ns_table *t, const struct ns_table_cfg *cfg)
+{
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	t->cfg = *cfg;
+	t->rtnl_fd = -1;
+	if (t->cfg.nworkers == 0)
+		t->cfg.nworkers = 1;
+	rc = ns_rtnl_open(&t->rtnl_fd);
+	if (rc == 0)
+		rc = ns_opener_new(&t->opener);
+	if (rc < 0)
+		ns_table_release(t);
+	return rc;
+}
+
+void ns_table_release(struct ns_table *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->n; i++)
+		free_entry(t->v[i]);
+	free(t->v);
+	free(t->hash);
+	for (unsigned w = 0; w < NS_MAX_WORKERS; w++)
+		free(t->targets[w]);
+	ns_opener_free(t->opener);
+	if (t->rtnl_fd >= 0)
+		close(t->rtnl_fd);
+	memset(t, 0, sizeof(*t));
+	t->rtnl_fd = -1;
+}

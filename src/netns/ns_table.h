@@ -1,0 +1,72 @@
+/*
+ * ns_table.h - the set of network namespaces being polled.
+ *
+ * Contract: ns_table_reconcile(), called before every poll, runs discovery
+ * (ns_discover.h), opens a sock_diag socket in each new namespace through
+ * the opener thread (ns_open.h) and attaches it to a worker's poll loop,
+ * reopens sockets whose last dump failed, and closes namespaces that
+ * vanished (releasing both the socket and the namespace fd, which is kept
+ * open while the socket lives). Afterwards ns_table_targets() lists each
+ * worker's targets for poll_loop_run(). Entries are heap-allocated at
+ * reconcile time only; polling allocates nothing. Names and labels stay
+ * valid until the next reconcile.
+ * Thread-safety: reconcile runs on one thread while no poll is running.
+ */
+#ifndef TS_NS_TABLE_H
+#define TS_NS_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../engine/poller.h"
+
+#define NS_MAX_WORKERS 64
+
+struct ns_entry;
+struct ns_opener;
+
+struct ns_table_cfg {
+	const char *const *dirs; /* bind-mount directories */
+	unsigned ndirs;
+	const char *proc;	 /* "/proc" */
+	const char *select;	 /* --netns: "all", "host" or NAME[,NAME...] */
+	unsigned nworkers;
+	struct poll_loop *loops[NS_MAX_WORKERS];
+};
+
+struct ns_reconcile_stats {
+	uint32_t total;	   /* namespaces polled */
+	uint32_t added;
+	uint32_t removed;
+	uint32_t reopened; /* sockets reopened after a failed dump */
+	uint32_t failed;   /* namespaces whose socket could not be opened */
+	int error;	   /* last open failure, or 0 */
+	char errmsg[192];
+	uint64_t duration_ns;
+};
+
+struct ns_table {
+	struct ns_table_cfg cfg;
+	struct ns_entry **v;
+	size_t n, cap;
+	struct ns_entry **hash; /* open addressing on (dev, ino) */
+	size_t hcap;
+	uint64_t gen;
+	struct ns_entry *host;
+	struct ns_opener *opener;
+	int rtnl_fd;
+	struct poll_target **targets[NS_MAX_WORKERS];
+	size_t ntargets[NS_MAX_WORKERS];
+	size_t tcap;
+	struct ns_reconcile_stats *st; /* during reconcile */
+};
+
+/* 0 or -errno (opener thread or rtnetlink socket could not be created). */
+int ns_table_init(struct ns_table *t, const struct ns_table_cfg *cfg);
+int ns_table_reconcile(struct ns_table *t, struct ns_reconcile_stats *st);
+/* Worker w's targets after the last reconcile. */
+struct poll_target *const *ns_table_targets(const struct ns_table *t,
+					    unsigned w, size_t *n);
+void ns_table_release(struct ns_table *t);
+
+#endif

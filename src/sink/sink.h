@@ -1,0 +1,94 @@
+/*
+ * sink.h - destinations of records, behind one ops table.
+ *
+ * Contract: sink_new() parses a destination URL (see sink_url.h: stdout,
+ * file:PATH, null, udp://HOST:PORT, unix:PATH, unixgram:PATH, each with an
+ * optional ?format=..&max_bytes=..&max_rows=.. query) and returns an owned
+ * sink; sink_free() releases it (NULL is fine). sink_write() is the
+ * per-record hot path: it must not allocate or log, and a record it cannot
+ * deliver is counted in st.dropped, never silently lost. sink_flush() runs
+ * at the end of every poll: it sends what is batched, never blocks beyond
+ * the destination's bound (wait_ms), and logs (rate-limited) what went
+ * wrong since the last flush. Every buffer a sink owns has a fixed bound.
+ * Thread-safety: a sink is used by one thread at a time.
+ */
+#ifndef TS_SINK_H
+#define TS_SINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../record/record.h"
+
+enum sink_format {
+	SINK_FMT_JSON,		/* JSON lines */
+	SINK_FMT_PROTOBUF,	/* varint(len) + XtcpFlatRecord, per record */
+	SINK_FMT_PROTOBUF_LIST, /* varint(len) + Envelope of many records */
+	SINK_FMT_AUTO,		/* per destination: json for stdout/file,
+				   protobuf-list otherwise */
+};
+
+struct sink_stats {
+	uint64_t records;  /* records accepted and delivered */
+	uint64_t bytes;	   /* bytes delivered */
+	uint64_t dropped;  /* records that could not be delivered */
+	uint64_t errors;   /* failed writes / sends / connects */
+	uint64_t oversize; /* of dropped: larger than max_bytes alone */
+};
+
+struct sink;
+struct sink_url;
+
+struct sink_ops {
+	const char *scheme;
+	enum sink_format default_format;
+	/* u: the parsed URL (format already resolved in s->format). `err`
+	 * gets a reason on failure; -EINVAL means a bad URL/option (exit 2). */
+	int (*open)(struct sink *s, const struct sink_url *u, char *err,
+		    size_t errlen);
+	int (*write)(struct sink *s, const struct ts_record *r);
+	int (*flush)(struct sink *s);
+	int (*reopen)(struct sink *s); /* may be NULL */
+	void (*release)(struct sink *s);
+};
+
+struct sink {
+	const struct sink_ops *ops;
+	char *url;
+	enum sink_format format;
+	struct sink_stats st;
+	void *priv;
+	/* rate limit of the flush-time log lines */
+	uint64_t last_log_ns;
+	uint64_t logged_oversize;
+};
+
+/* 0 and *out, or -EINVAL (bad URL; `err` says why) / other -errno.
+ * `format` is the command line's default (SINK_FMT_AUTO: per destination);
+ * a format= in the URL wins over it. */
+int sink_new(const char *url, enum sink_format format, struct sink **out,
+	     char *err, size_t errlen);
+int sink_write(struct sink *s, const struct ts_record *r);
+int sink_flush(struct sink *s);
+/* Reopens files after log rotation (SIGHUP); a no-op for other sinks. */
+int sink_reopen(struct sink *s);
+void sink_free(struct sink *s);
+
+/* "json", "protobuf", "protobuf-list" -> enum; -EINVAL otherwise. */
+int sink_format_parse(const char *name, enum sink_format *out);
+const char *sink_format_name(enum sink_format f);
+
+/* For sinks: a log line on stderr at most every 10 s per sink (never on the
+ * per-record path). Returns 1 when printed. */
+int sink_log_limited(struct sink *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ops tables, one per destination kind */
+extern const struct sink_ops sink_stdout_ops;
+extern const struct sink_ops sink_file_ops;
+extern const struct sink_ops sink_null_ops;
+extern const struct sink_ops sink_udp_ops;
+extern const struct sink_ops sink_unix_ops;
+extern const struct sink_ops sink_unixgram_ops;
+
+#endif
