@@ -8,8 +8,10 @@
  * nl_parse.h, their sequence numbers checked against that request, and one
  * callback per socket is made with timestamp_ns set to the capture time and
  * poll_seq to the dump's ordinal (1-based). A malformed datagram or failed
- * dump is counted and replay goes on with the next dump; only an unreadable
- * file or non-netlink capture fails the whole replay.
+ * dump is counted and replay goes on with the next dump; an unreadable
+ * file or non-netlink capture fails the whole replay, and so does a
+ * callback that returns < 0 (replay stops and returns that value: a broken
+ * output must not keep the decoder running).
  * Thread-safety: reentrant (no globals).
  */
 #ifndef TS_REPLAY_H
