@@ -17,7 +17,7 @@
 
 /* Upper bound of one record's JSON; a buffer with this much room always
  * fits a record. */
-#define JSON_RECORD_MAX 8192
+#define JSON_RECORD_MAX 16384
 
 /* Returns bytes written (> 0), or 0 when `cap` is too small (nothing is
  * guaranteed about the buffer's contents then). */
