@@ -72,6 +72,8 @@ static int stamp(struct ts_record *rec, void *arg)
 	rec->netns = t->netns;
 	rec->netns_inode = t->netns_inode;
 	rec->nsid = t->nsid;
+	if (t->has_nsid)
+		rec->present |= 1u << TS_PRESENT_NSID;
 	rec->container_id = t->container_id;
 	rec->container_runtime = t->container_runtime;
 	return l->fn(rec, l->arg);

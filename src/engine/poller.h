@@ -64,6 +64,7 @@ struct poll_target {
 	const char *netns;
 	uint64_t netns_inode;
 	uint32_t nsid;
+	int has_nsid;
 	const char *container_id;
 	const char *container_runtime;
 	/* over the target's life */

@@ -167,8 +167,7 @@ static int add_entry(struct ns_table *t, const struct ns_seen *s)
 		free(e);
 		return 0;
 	}
-	if (ns_nsid(t->rtnl_fd, e->nsfd, &e->t.nsid) < 0)
-		e->t.nsid = 0;
+	e->t.has_nsid = ns_nsid(t->rtnl_fd, e->nsfd, &e->t.nsid) == 0;
 	t->v[t->n++] = e;
 	size_t slot = slot_of(t, e->dev, e->ino);
 	while (t->hash[slot])

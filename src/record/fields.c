@@ -24,7 +24,7 @@ const struct ts_field ts_fields[] = {
 	F("hostname", 20, STRING, STRPTR, A, hostname),
 	F("netns", 30, STRING, STRPTR, A, netns),
 	F("netns_inode", 31, UINT64, U64, A, netns_inode),
-	F("nsid", 32, UINT32, U32, A, nsid),
+	F("nsid", 32, UINT32, U32, TS_PRESENT_NSID, nsid),
 	F("container_id", 40, STRING, STRPTR, A, container_id),
 	F("container_runtime", 41, STRING, STRPTR, A, container_runtime),
 	F("record_counter", 60, UINT64, U64, A, record_counter),

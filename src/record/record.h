@@ -97,6 +97,8 @@ struct ts_tcp_info {
 	uint16_t accecn_opt_seen; /* 280: 6.18 */
 };
 
+#define TS_PRESENT_NSID 31
+
 #define TS_CONG_NAME_MAX 16 /* TCP_CA_NAME_MAX */
 #define TS_SKMEM_VARS 9	    /* SK_MEMINFO_VARS as of 6.x */
 
@@ -112,7 +114,9 @@ struct ts_record {
 	uint64_t poll_seq;     /* which poll produced this record */
 	uint64_t record_counter; /* unique over the daemon's life */
 
-	/* Which INET_DIAG_* attributes were present: bit (1u << type). */
+	/* Which INET_DIAG_* attributes were present: bit (1u << type); bit
+	 * TS_PRESENT_NSID when the kernel has an nsid for the namespace (0 is
+	 * a valid nsid, so the value alone cannot say). */
 	uint32_t present;
 
 	/* struct inet_diag_msg */
