@@ -18,6 +18,10 @@ struct ns_entry {
 	int nsfd;
 	unsigned worker;
 	uint64_t gen;
+	uint64_t mount_gen; /* last reconcile that saw it as a bind mount */
+	int last_pid;	    /* a process seen in it by the last reconcile */
+	int name_pid;	    /* the pid its pid:<pid> name shows */
+	uint64_t name_pid_gen; /* last reconcile that saw name_pid in it */
 	enum ns_src_kind kind;
 	int open_error; /* last failure to open its socket, 0 when open */
 	char name[96];
@@ -85,6 +89,8 @@ static void name_entry(struct ns_table *t, struct ns_entry *e,
 	const char *rt = NULL;
 
 	e->kind = s->kind;
+	e->name_pid = s->kind == NS_SRC_PID ? s->pid : 0;
+	e->name_pid_gen = t->gen;
 	e->t.container_id = NULL;
 	e->t.container_runtime = NULL;
 	if (s->kind != NS_SRC_PID) {
@@ -156,6 +162,7 @@ static int add_entry(struct ns_table *t, const struct ns_seen *s)
 	e->dev = s->dev;
 	e->ino = s->ino;
 	e->gen = t->gen;
+	e->mount_gen = s->kind == NS_SRC_MOUNT ? t->gen : 0;
 	e->t.fd = -1;
 	e->t.netns = e->name;
 	e->t.netns_inode = s->ino;
@@ -195,6 +202,14 @@ static int on_seen(const struct ns_seen *s, void *arg)
 		/* a bind mount names a namespace better than a pid */
 		if (s->kind == NS_SRC_MOUNT && e->kind == NS_SRC_PID)
 			name_entry(t, e, s);
+		if (s->kind == NS_SRC_MOUNT)
+			e->mount_gen = t->gen;
+		else if (s->kind == NS_SRC_PID) {
+			if (!e->last_pid)
+				e->last_pid = s->pid;
+			if (s->pid == e->name_pid)
+				e->name_pid_gen = t->gen;
+		}
 		e->gen = t->gen;
 		return 0;
 	}
@@ -234,6 +249,16 @@ static int sweep(struct ns_table *t)
 			t->st->removed++;
 			continue;
 		}
+		if (e->last_pid &&
+		    ((e->kind == NS_SRC_MOUNT && e->mount_gen != t->gen) ||
+		     (e->kind == NS_SRC_PID && e->name_pid_gen != t->gen))) {
+			/* its bind mount or naming process is gone but another
+			 * process keeps it alive: the old name would point at
+			 * nothing */
+			struct ns_seen s = { .kind = NS_SRC_PID, .pid = e->last_pid };
+			name_entry(t, e, &s);
+		}
+		e->last_pid = 0;
 		if (e->t.broken) {
 			poll_target_detach(&e->t);
 			t->st->reopened++;
