@@ -13,7 +13,7 @@
 static const char usage[] =
 	"Usage: tcpscope [OPTIONS]\n"
 	"Stream the kernel's tcp_info for every TCP socket, polled through\n"
-	"netlink sock_diag, as JSON lines.\n"
+	"netlink sock_diag, as JSON lines or xtcp2-compatible protobuf.\n"
 	"\n"
 	"Polling:\n"
 	"  --once                 poll once and exit (same as --count 1)\n"
@@ -39,9 +39,23 @@ static const char usage[] =
 	"  --workers N            poll threads sharing the namespaces (default 1)\n"
 	"\n"
 	"Output:\n"
-	"  --format json          record format (default json)\n"
-	"  --dest URL             destination, repeatable: stdout (default),\n"
-	"                         file:PATH (append; reopened on SIGHUP), null\n"
+	"  --format FMT           json, protobuf or protobuf-list: the format of\n"
+	"                         destinations without format= (default: json\n"
+	"                         for stdout and file, protobuf-list otherwise)\n"
+	"  --dest URL             destination, repeatable; every record goes to\n"
+	"                         every destination:\n"
+	"                           stdout (default), null (counts only),\n"
+	"                           file:PATH (append; reopened on SIGHUP),\n"
+	"                           udp://HOST:PORT (HOST: name, IPv4, [IPv6]),\n"
+	"                           unix:PATH (stream), unixgram:PATH (datagram)\n"
+	"                         options: URL?format=FMT&max_bytes=N&max_rows=N\n"
+	"                           &wait_ms=N (&buffer=N for unix:); max_bytes\n"
+	"                           bounds a datagram/frame (udp: 65507, unixgram:\n"
+	"                           the socket's limit, unix: 1 MiB, files:\n"
+	"                           256 KiB), max_rows its records (1000),\n"
+	"                           wait_ms what a slow peer may cost a poll\n"
+	"                           (udp/unixgram 100, unix 1000), buffer the\n"
+	"                           unix: output buffer (4 MiB)\n"
 	"  --quiet                no per-poll summary line on stderr\n"
 	"\n"
 	"Other:\n"
@@ -194,9 +208,9 @@ static int apply(int c, const char *arg, struct ts_options *o, FILE *out,
 				   "vegasinfo, meminfo, default or all");
 		return 0;
 	case OPT_FORMAT:
-		if (strcmp(arg, "json") != 0)
-			return bad(err, "format", arg, "expected json");
-		o->format = SINK_FMT_JSON;
+		if (sink_format_parse(arg, &o->format) < 0)
+			return bad(err, "format", arg,
+				   "expected json, protobuf or protobuf-list");
 		return 0;
 	case OPT_DEST:
 		if (o->ndests == TS_MAX_DESTS)
@@ -245,7 +259,7 @@ int ts_options_parse(int argc, char **argv, struct ts_options *o, FILE *out,
 	o->families = POLL_FAM_INET | POLL_FAM_INET6;
 	o->states = TS_TCP_STATES_ALL;
 	o->ext = NL_EXT_DEFAULT;
-	o->format = SINK_FMT_JSON;
+	o->format = SINK_FMT_AUTO; /* per destination, see sink.h */
 	o->netns = "all";
 	o->netns_dirs[0] = "/run/netns";
 	o->netns_dirs[1] = "/run/docker/netns";

@@ -1,0 +1,49 @@
+/*
+ * dgram.h - what the datagram destinations (udp, unixgram) share: one
+ * connected non-blocking socket, a batch whose payloads are datagrams, and
+ * sendmmsg(2) with a bounded wait.
+ *
+ * Contract: dgram_init() sets up the batch and the mmsghdr table (owned,
+ * freed by dgram_release(), which accepts a zeroed struct). dgram_emit()
+ * is the batch's emit(): it sends every payload with MSG_DONTWAIT; on
+ * EAGAIN it waits for POLLOUT, at most wait_ms per poll in total, then
+ * drops (and counts) what is left. A send error drops that datagram only,
+ * except a lost peer (unixgram), which drops the rest and asks the owner to
+ * reconnect (fd set to -1). dgram_poll_done() resets the per-poll budget.
+ * Thread-safety: one thread at a time.
+ */
+#ifndef TS_DGRAM_H
+#define TS_DGRAM_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "batch.h"
+#include "sink.h"
+
+#define DGRAM_MAXPL 64
+#define DGRAM_ARENA (1024 * 1024)
+#define DGRAM_MAX_ROWS 1000
+#define DGRAM_WAIT_MS 100
+
+struct dgram {
+	struct sink *s;
+	int fd;		    /* -1: not connected (unixgram) */
+	uint32_t wait_ms;   /* per-poll budget for POLLOUT waits */
+	uint64_t waited_ns; /* spent in this poll */
+	int last_err;	    /* errno of the last failure, for the log */
+	uint64_t lost_peer; /* times the peer went away */
+	struct batch b;
+	struct mmsghdr *msgs;
+	struct iovec *iov;
+};
+
+int dgram_init(struct dgram *d, struct sink *s, uint32_t max_bytes,
+	       uint32_t max_rows, int32_t wait_ms);
+void dgram_emit(void *ctx, const struct batch_payload *p, unsigned n);
+void dgram_poll_done(struct dgram *d);
+void dgram_release(struct dgram *d);
+
+uint64_t dgram_now_ns(void);
+
+#endif

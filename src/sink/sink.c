@@ -1,0 +1,113 @@
+/* sink.c - destination URL dispatch and shared sink helpers (see sink.h). */
+#include "sink.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sink_url.h"
+
+#define LOG_INTERVAL_NS (10ull * 1000000000ull)
+
+static const struct sink_ops *const sink_kinds[] = {
+	[SINK_KIND_STDOUT] = &sink_stdout_ops,
+	[SINK_KIND_FILE] = &sink_file_ops,
+	[SINK_KIND_NULL] = &sink_null_ops,
+	[SINK_KIND_UDP] = &sink_udp_ops,
+	[SINK_KIND_UNIX] = &sink_unix_ops,
+	[SINK_KIND_UNIXGRAM] = &sink_unixgram_ops,
+};
+
+int sink_new(const char *url, enum sink_format format, struct sink **out,
+	     char *err, size_t errlen)
+{
+	struct sink_url *u = malloc(sizeof(*u));
+	struct sink *s = NULL;
+	char why[200] = "";
+	int rc;
+
+	if (!u) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	rc = sink_url_parse(url, u, err, errlen);
+	if (rc < 0)
+		goto out;
+	s = calloc(1, sizeof(*s));
+	if (!s || !(s->url = strdup(url))) {
+		snprintf(err, errlen, "out of memory");
+		rc = -ENOMEM;
+		goto out;
+	}
+	s->ops = sink_kinds[u->kind];
+	s->format = u->format != SINK_FMT_AUTO ? u->format
+		    : format != SINK_FMT_AUTO  ? format
+					       : s->ops->default_format;
+	rc = s->ops->open(s, u, why, sizeof(why));
+	if (rc < 0)
+		snprintf(err, errlen, "cannot open destination '%s': %s", url,
+			 why[0] ? why : strerror(-rc));
+out:
+	if (rc < 0 && s) {
+		free(s->url);
+		free(s);
+	} else if (rc == 0) {
+		*out = s;
+	}
+	free(u);
+	return rc;
+}
+
+int sink_write(struct sink *s, const struct ts_record *r)
+{
+	return s->ops->write(s, r);
+}
+
+int sink_flush(struct sink *s)
+{
+	int rc = s->ops->flush(s);
+
+	if (s->st.oversize > s->logged_oversize &&
+	    sink_log_limited(s, "%llu record(s) larger than the destination's "
+			     "max_bytes dropped",
+			     (unsigned long long)(s->st.oversize -
+						  s->logged_oversize)))
+		s->logged_oversize = s->st.oversize;
+	return rc;
+}
+
+int sink_reopen(struct sink *s)
+{
+	return s->ops->reopen ? s->ops->reopen(s) : 0;
+}
+
+void sink_free(struct sink *s)
+{
+	if (!s)
+		return;
+	s->ops->release(s);
+	free(s->url);
+	free(s);
+}
+
+int sink_log_limited(struct sink *s, const char *fmt, ...)
+{
+	struct timespec ts;
+	uint64_t now;
+	va_list ap;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	if (s->last_log_ns && now - s->last_log_ns < LOG_INTERVAL_NS)
+		return 0;
+	s->last_log_ns = now;
+	fprintf(stderr, "tcpscope: %s: ", s->url);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}

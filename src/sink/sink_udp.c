@@ -1,0 +1,133 @@
+/*
+ * sink_udp.c - udp://HOST:PORT destination.
+ *
+ * The host is resolved once at startup (names, IPv4 and [IPv6] literals);
+ * the socket is connected, so a datagram is one sendmmsg entry with no
+ * address, and the kernel reports ICMP errors back to us. A datagram is at
+ * most max_bytes (default and ceiling 65507, the IPv4 UDP maximum, used for
+ * IPv6 as well so one setting fits both).
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "dgram.h"
+#include "sink.h"
+#include "sink_url.h"
+
+/* Enough for a poll's burst of datagrams: sends never wait on loopback. */
+#define UDP_SNDBUF (4 * 1024 * 1024)
+
+static int udp_connect(const struct sink_url *u, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM,
+				  .ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG };
+	struct addrinfo *res, *ai;
+	int fd = -1, rc, saved = 0;
+
+	rc = getaddrinfo(u->host, u->port, &hints, &res);
+	if (rc == EAI_ADDRFAMILY || rc == EAI_NONAME) {
+		hints.ai_flags &= ~AI_ADDRCONFIG; /* e.g. ::1 with no v6 route */
+		rc = getaddrinfo(u->host, u->port, &hints, &res);
+	}
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot resolve '%s': %s", u->host,
+			 gai_strerror(rc));
+		return -EINVAL;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family,
+			    SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0) {
+			saved = errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		saved = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot connect to %s port %s: %s",
+			 u->host, u->port, strerror(saved));
+		return -(saved ? saved : EHOSTUNREACH);
+	}
+	int sz = UDP_SNDBUF;
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	return fd;
+}
+
+static int udp_open(struct sink *s, const struct sink_url *u, char *err,
+		    size_t errlen)
+{
+	struct dgram *d = malloc(sizeof(*d));
+	int rc;
+
+	if (!d)
+		return -ENOMEM;
+	rc = dgram_init(d, s, u->max_bytes ? u->max_bytes : SINK_UDP_MAX_BYTES,
+			u->max_rows, u->wait_ms);
+	if (rc == 0) {
+		rc = udp_connect(u, err, errlen);
+		d->fd = rc;
+	}
+	if (rc < 0) {
+		dgram_release(d);
+		free(d);
+		return rc;
+	}
+	s->priv = d;
+	return 0;
+}
+
+static int udp_write(struct sink *s, const struct ts_record *r)
+{
+	struct dgram *d = s->priv;
+
+	if (batch_add(&d->b, r) < 0) {
+		s->st.dropped++;
+		s->st.oversize++;
+		return -EMSGSIZE;
+	}
+	return 0;
+}
+
+static int udp_flush(struct sink *s)
+{
+	struct dgram *d = s->priv;
+	uint64_t dropped = s->st.dropped;
+
+	batch_flush(&d->b);
+	dgram_poll_done(d);
+	if (s->st.dropped != dropped && d->last_err)
+		sink_log_limited(s, "datagrams dropped: %s",
+				 strerror(d->last_err));
+	d->last_err = 0;
+	return s->st.dropped != dropped ? -EIO : 0;
+}
+
+static void udp_release(struct sink *s)
+{
+	struct dgram *d = s->priv;
+
+	if (!d)
+		return;
+	batch_flush(&d->b);
+	dgram_release(d);
+	free(d);
+}
+
+const struct sink_ops sink_udp_ops = {
+	.scheme = "udp",
+	.default_format = SINK_FMT_PROTOBUF_LIST,
+	.open = udp_open,
+	.write = udp_write,
+	.flush = udp_flush,
+	.release = udp_release,
+};

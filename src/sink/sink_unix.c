@@ -1,0 +1,297 @@
+/*
+ * sink_unix.c - unix:PATH destination (AF_UNIX, SOCK_STREAM).
+ *
+ * Each payload of the batch is one frame on the stream, with exactly one
+ * length prefix (protobuf-list: varint(len(Envelope)) + Envelope; protobuf:
+ * varint-prefixed records; json: lines) - unlike xtcp2, which prefixes
+ * protobuf-list payloads twice.
+ * Frames are copied whole into a bounded output buffer and written with
+ * non-blocking send(); partial writes resume where they stopped. When the
+ * buffer cannot take a frame we wait for POLLOUT within the poll's budget
+ * (wait_ms), then drop the frame (counted), so a peer that stops reading
+ * costs at most wait_ms per poll and `buffer` bytes of memory.
+ * When the peer goes away, the one frame it got only part of is dropped;
+ * the frames not yet started go to the next connection, so a reader only
+ * ever sees whole frames. Reconnects: at once, then with a backoff
+ * doubling from 100 ms to 5 s.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "dgram.h"
+#include "sink.h"
+#include "sink_url.h"
+
+#define UNIX_BUFFER (4u << 20)
+#define UNIX_MAX_BYTES (1u << 20)
+#define UNIX_MAX_ROWS 1000
+#define UNIX_WAIT_MS 1000
+#define UNIX_FRAMES 4096
+#define BACKOFF_MIN_NS (100ull * 1000000ull)
+#define BACKOFF_MAX_NS (5000ull * 1000000ull)
+
+struct frame {
+	uint32_t len;
+	uint32_t rows;
+};
+
+struct ustream {
+	struct sink *s;
+	struct sockaddr_un addr;
+	int fd;
+	int last_err;
+	uint64_t next_try_ns;
+	uint64_t backoff_ns;
+	uint64_t budget_ns; /* wait_ms */
+	uint64_t waited_ns; /* in this poll */
+	uint64_t lost_peer;
+	struct batch b;
+	uint8_t *out; /* pending bytes: [head, tail) */
+	size_t cap, head, tail;
+	struct frame fq[UNIX_FRAMES]; /* ring of the frames in out */
+	unsigned fq_first, fq_n;
+	size_t sent; /* bytes of the first frame already written */
+};
+
+static void schedule_retry(struct ustream *u)
+{
+	u->backoff_ns = u->backoff_ns ? u->backoff_ns * 2 : BACKOFF_MIN_NS;
+	if (u->backoff_ns > BACKOFF_MAX_NS)
+		u->backoff_ns = BACKOFF_MAX_NS;
+	u->next_try_ns = dgram_now_ns() + u->backoff_ns;
+}
+
+/* Connects if not connected and a try is due; 0 when connected. */
+static int ensure_connected(struct ustream *u)
+{
+	int fd;
+
+	if (u->fd >= 0)
+		return 0;
+	if (dgram_now_ns() < u->next_try_ns)
+		return -ENOTCONN;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&u->addr,
+			       sizeof(u->addr)) == 0) {
+		u->fd = fd;
+		u->backoff_ns = 0;
+		return 0;
+	}
+	/* EAGAIN (backlog full) is a failed try like ENOENT/ECONNREFUSED */
+	u->last_err = errno;
+	u->s->st.errors++;
+	if (fd >= 0)
+		close(fd);
+	schedule_retry(u);
+	return -ENOTCONN;
+}
+
+static void pop_frame(struct ustream *u, int delivered)
+{
+	struct frame *f = &u->fq[u->fq_first];
+
+	if (delivered) {
+		u->s->st.records += f->rows;
+		u->s->st.bytes += f->len;
+	} else {
+		u->s->st.dropped += f->rows;
+	}
+	u->fq_first = (u->fq_first + 1) % UNIX_FRAMES;
+	u->fq_n--;
+	if (u->fq_n == 0)
+		u->head = u->tail = 0;
+}
+
+/* The peer went away: drop the frame it got part of; keep the rest for
+ * the next connection, which is tried at once. */
+static void lose_peer(struct ustream *u, int err)
+{
+	close(u->fd);
+	u->fd = -1;
+	u->last_err = err;
+	u->lost_peer++;
+	u->s->st.errors++;
+	if (u->sent) {
+		u->head += u->fq[u->fq_first].len - u->sent;
+		u->sent = 0;
+		pop_frame(u, 0);
+	}
+	u->next_try_ns = 0;
+}
+
+/* Writes what the socket takes; 0 when the buffer is empty, -EAGAIN when
+ * the socket is full, -ENOTCONN without a connection. */
+static int drain(struct ustream *u)
+{
+	while (u->fq_n) {
+		if (ensure_connected(u) < 0)
+			return -ENOTCONN;
+		ssize_t n = send(u->fd, u->out + u->head, u->tail - u->head,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return -EAGAIN;
+		if (n <= 0) {
+			lose_peer(u, n < 0 ? errno : EPIPE);
+			continue;
+		}
+		u->head += (size_t)n;
+		u->sent += (size_t)n;
+		while (u->fq_n && u->sent >= u->fq[u->fq_first].len) {
+			u->sent -= u->fq[u->fq_first].len;
+			pop_frame(u, 1);
+		}
+	}
+	return 0;
+}
+
+/* Drains, waiting for POLLOUT within the poll's budget, until `need`
+ * bytes are free (or everything is written when need == SIZE_MAX). */
+static void drain_wait(struct ustream *u, size_t need)
+{
+	for (;;) {
+		int rc = drain(u);
+		if (rc == 0 || rc == -ENOTCONN || u->cap - (u->tail - u->head) >= need)
+			return;
+		if (u->waited_ns >= u->budget_ns)
+			return;
+		struct pollfd pfd = { .fd = u->fd, .events = POLLOUT };
+		uint64_t t0 = dgram_now_ns();
+		int ms = (int)((u->budget_ns - u->waited_ns + 999999) / 1000000);
+		int pr = poll(&pfd, 1, ms);
+		u->waited_ns += dgram_now_ns() - t0;
+		if (pr == 0)
+			return;
+	}
+}
+
+static void enqueue(struct ustream *u, const struct batch_payload *p)
+{
+	if (u->fq_n == UNIX_FRAMES || u->cap - (u->tail - u->head) < p->len)
+		drain_wait(u, p->len);
+	if (u->fq_n == UNIX_FRAMES || u->cap - (u->tail - u->head) < p->len) {
+		u->s->st.dropped += p->rows;
+		return;
+	}
+	if (u->cap - u->tail < p->len) { /* compact: the frames move down */
+		memmove(u->out, u->out + u->head, u->tail - u->head);
+		u->tail -= u->head;
+		u->head = 0;
+	}
+	memcpy(u->out + u->tail, p->data, p->len);
+	u->tail += p->len;
+	u->fq[(u->fq_first + u->fq_n) % UNIX_FRAMES] =
+		(struct frame){ (uint32_t)p->len, p->rows };
+	u->fq_n++;
+}
+
+static void unix_emit(void *ctx, const struct batch_payload *p, unsigned n)
+{
+	struct ustream *u = ctx;
+
+	for (unsigned i = 0; i < n; i++)
+		enqueue(u, &p[i]);
+	(void)drain(u);
+}
+
+static int unix_open(struct sink *s, const struct sink_url *url, char *err,
+		     size_t errlen)
+{
+	struct ustream *u = calloc(1, sizeof(*u));
+	uint32_t max_bytes = url->max_bytes ? url->max_bytes : UNIX_MAX_BYTES;
+	int rc;
+
+	(void)err;
+	(void)errlen;
+	if (!u)
+		return -ENOMEM;
+	u->s = s;
+	u->fd = -1;
+	u->cap = url->buffer ? url->buffer : UNIX_BUFFER;
+	if (max_bytes > u->cap)
+		max_bytes = (uint32_t)u->cap;
+	u->budget_ns = (uint64_t)(url->wait_ms < 0 ? UNIX_WAIT_MS : url->wait_ms) *
+		       1000000ull;
+	u->addr.sun_family = AF_UNIX;
+	memcpy(u->addr.sun_path, url->path, strlen(url->path) + 1);
+	u->out = malloc(u->cap);
+	rc = u->out ? batch_init(&u->b, s->format, max_bytes,
+				 url->max_rows ? url->max_rows : UNIX_MAX_ROWS,
+				 256 * 1024, 256, unix_emit, u)
+		    : -ENOMEM;
+	if (rc < 0) {
+		free(u->out);
+		free(u);
+		return rc;
+	}
+	s->priv = u;
+	if (ensure_connected(u) < 0)
+		/* startup, not the hot path: say once why nothing arrives */
+		fprintf(stderr, "tcpscope: %s: not connected yet (%s); "
+			"retrying\n", s->url, strerror(u->last_err));
+	return 0;
+}
+
+static int unix_write(struct sink *s, const struct ts_record *r)
+{
+	struct ustream *u = s->priv;
+
+	if (batch_add(&u->b, r) < 0) {
+		s->st.dropped++;
+		s->st.oversize++;
+		return -EMSGSIZE;
+	}
+	return 0;
+}
+
+static int unix_flush(struct sink *s)
+{
+	struct ustream *u = s->priv;
+	uint64_t dropped = s->st.dropped, lost = u->lost_peer;
+
+	batch_flush(&u->b);
+	drain_wait(u, SIZE_MAX);
+	u->waited_ns = 0;
+	if (u->lost_peer != lost)
+		sink_log_limited(s, "peer went away (%s); reconnecting",
+				 strerror(u->last_err));
+	else if (s->st.dropped != dropped)
+		sink_log_limited(s, "records dropped: %s",
+				 u->fd < 0 ? strerror(u->last_err)
+					   : "peer is not reading fast enough");
+	return s->st.dropped != dropped ? -EIO : 0;
+}
+
+static void unix_release(struct sink *s)
+{
+	struct ustream *u = s->priv;
+
+	if (!u)
+		return;
+	batch_flush(&u->b);
+	drain_wait(u, SIZE_MAX);
+	while (u->fq_n) /* what is left will never be sent */
+		pop_frame(u, 0);
+	if (u->fd >= 0)
+		close(u->fd);
+	batch_release(&u->b);
+	free(u->out);
+	free(u);
+}
+
+const struct sink_ops sink_unix_ops = {
+	.scheme = "unix",
+	.default_format = SINK_FMT_PROTOBUF_LIST,
+	.open = unix_open,
+	.write = unix_write,
+	.flush = unix_flush,
+	.release = unix_release,
+};
