@@ -1,0 +1,331 @@
+/*
+ * loadgen.c - holds N established TCP sockets on loopback for the benchmarks.
+ *
+ * Usage: loadgen N [--v6-share PCT] [--no-data]
+ *
+ * Opens N/2 connected pairs (client + accepted server socket) on 127.0.0.1
+ * and ::1, spread over child processes that each stay under ~18000 fds (the
+ * per-process open-files limit here is 20000 and cannot be raised). Prints
+ * "ready N" on stdout once every child is up, then holds the sockets until
+ * stdin closes or SIGTERM/SIGINT arrives, and kills its children.
+ *
+ * Port budget: clients do not bind, so the kernel picks an ephemeral port
+ * per connect() that only has to be unique per 4-tuple. Each listener (port
+ * chosen by the kernel) serves at most PAIRS_PER_LISTENER connections, so no
+ * (src, dst, dport) triple comes near the ~28k-port ephemeral range and the
+ * port search stays short. Every socket gets SO_LINGER {1, 0}: closing sends
+ * a RST, so no TIME_WAIT sockets outlive the run and skew the next one.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define FD_BUDGET 18000		/* fds one child may hold */
+#define FD_RESERVE 64		/* stdio, pipes, listeners' slack */
+#define PAIRS_PER_LISTENER 2048 /* keeps each port search short */
+#define MAX_CHILDREN 64
+
+struct plan {
+	long pairs_v4;
+	long pairs_v6;
+	int send_data;
+};
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "loadgen[%d]: %s: %s\n", (int)getpid(), what,
+		strerror(errno));
+	_exit(1);
+}
+
+/* The kernel closes every fd at exit; linger 0 turns that into a RST. */
+static void no_linger(int fd)
+{
+	struct linger l = { .l_onoff = 1, .l_linger = 0 };
+
+	if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)) < 0)
+		die("SO_LINGER");
+}
+
+static socklen_t loopback(int family, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_addr = in6addr_loopback;
+		return sizeof(*s6);
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	s4->sin_family = AF_INET;
+	s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return sizeof(*s4);
+}
+
+/* A listener on the loopback address of `family`, port chosen by the kernel;
+ * *addr receives its full address for the clients. */
+static int open_listener(int family, struct sockaddr_storage *addr,
+			 socklen_t *alen)
+{
+	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		die("socket(listener)");
+	*alen = loopback(family, addr);
+	if (bind(fd, (struct sockaddr *)addr, *alen) < 0)
+		die("bind(listener)");
+	if (listen(fd, 128) < 0)
+		die("listen");
+	if (getsockname(fd, (struct sockaddr *)addr, alen) < 0)
+		die("getsockname");
+	return fd;
+}
+
+/* A few bytes each way make tcp_info's byte/segment counters non-zero, as
+ * they are on any real connection. Loopback delivers synchronously. */
+static void exchange(int a, int b)
+{
+	char buf[16] = "tcpscope-bench";
+
+	if (write(a, buf, 8) != 8 || read(b, buf, sizeof(buf)) != 8)
+		die("exchange c->s");
+	if (write(b, buf, 8) != 8 || read(a, buf, sizeof(buf)) != 8)
+		die("exchange s->c");
+}
+
+static void open_pairs(int family, long pairs, int send_data)
+{
+	struct sockaddr_storage addr;
+	socklen_t alen = 0;
+	int lfd = -1;
+
+	for (long i = 0; i < pairs; i++) {
+		if (i % PAIRS_PER_LISTENER == 0)
+			lfd = open_listener(family, &addr, &alen);
+		int c = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (c < 0)
+			die("socket(client)");
+		no_linger(c);
+		/* Blocking connect on loopback completes the handshake at
+		 * once; the backlog never holds more than one socket. */
+		if (connect(c, (struct sockaddr *)&addr, alen) < 0)
+			die("connect");
+		int s = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (s < 0)
+			die("accept");
+		no_linger(s);
+		if (send_data)
+			exchange(c, s);
+	}
+}
+
+/*
+ * One child: raise the fd limit, open its share, report on `ready_fd`,
+ * then block until the parent's end of `hold_fd` closes (parent exit or
+ * shutdown) or a signal kills it.
+ */
+static void child_main(const struct plan *pl, int ready_fd, int hold_fd)
+{
+	struct rlimit rl;
+	char c = 'k';
+
+	/* An orphaned child must not keep 18000 sockets alive. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			die("setrlimit");
+	}
+	open_pairs(AF_INET, pl->pairs_v4, pl->send_data);
+	open_pairs(AF_INET6, pl->pairs_v6, pl->send_data);
+	if (write(ready_fd, &c, 1) != 1)
+		die("write(ready)");
+	close(ready_fd);
+	while (read(hold_fd, &c, 1) < 0 && errno == EINTR)
+		;
+	_exit(0);
+}
+
+/* Pairs one child can hold within its fd budget and the hard limit. */
+static long pairs_per_child(void)
+{
+	struct rlimit rl;
+	long budget = FD_BUDGET;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
+	    (long)rl.rlim_max < budget)
+		budget = (long)rl.rlim_max;
+	budget -= FD_RESERVE;
+	/* each listener serves PAIRS_PER_LISTENER pairs = 2x that many fds */
+	budget -= budget / (2 * PAIRS_PER_LISTENER) + 1;
+	return budget > 2 ? budget / 2 : 1;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: loadgen N [--v6-share PCT] [--no-data]\n");
+	exit(2);
+}
+
+static void parse_args(int argc, char **argv, long *n, long *v6pct,
+		       int *send_data)
+{
+	char *end;
+
+	*n = -1;
+	*v6pct = 0;
+	*send_data = 1;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--v6-share") && i + 1 < argc) {
+			*v6pct = strtol(argv[++i], &end, 10);
+			if (*end || *v6pct < 0 || *v6pct > 100)
+				usage();
+		} else if (!strcmp(argv[i], "--no-data")) {
+			*send_data = 0;
+		} else if (*n < 0 && argv[i][0] != '-') {
+			*n = strtol(argv[i], &end, 10);
+			if (*end || *n < 2)
+				usage();
+		} else {
+			usage();
+		}
+	}
+	if (*n < 0)
+		usage();
+}
+
+/* Waits for one byte per child on `rfd`; 0 when all came, -1 on a child's
+ * failure (EOF before its byte) or a stop signal. */
+static int wait_ready(int rfd, int nchild)
+{
+	int got = 0;
+	char buf[MAX_CHILDREN];
+
+	while (got < nchild && !stop_flag) {
+		ssize_t r = read(rfd, buf, sizeof(buf));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		got += (int)r;
+	}
+	return got == nchild ? 0 : -1;
+}
+
+/* Blocks until stdin reaches EOF or a stop signal arrives. */
+static void hold(void)
+{
+	char buf[256];
+
+	while (!stop_flag) {
+		ssize_t r = read(STDIN_FILENO, buf, sizeof(buf));
+		if (r == 0 || (r < 0 && errno != EINTR))
+			break;
+	}
+}
+
+static void reap(pid_t *pids, int nchild)
+{
+	for (int i = 0; i < nchild; i++)
+		if (pids[i] > 0)
+			kill(pids[i], SIGTERM);
+	for (int i = 0; i < nchild; i++)
+		if (pids[i] > 0)
+			while (waitpid(pids[i], NULL, 0) < 0 && errno == EINTR)
+				;
+}
+
+static int spawn(long pairs, long v6pct, int send_data, pid_t *pids,
+		 int *nchild, int ready[2], int holdp[2])
+{
+	long per = pairs_per_child();
+	int n = (int)((pairs + per - 1) / per);
+
+	if (n > MAX_CHILDREN) {
+		fprintf(stderr, "loadgen: %ld pairs need more than %d children\n",
+			pairs, MAX_CHILDREN);
+		return -1;
+	}
+	if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(holdp, O_CLOEXEC) < 0)
+		die("pipe");
+	*nchild = 0;
+	for (int i = 0; i < n; i++) {
+		/* even split; the first (pairs % n) children take one more */
+		long share = pairs / n + (i < pairs % n);
+		struct plan pl = {
+			.pairs_v6 = share * v6pct / 100,
+			.send_data = send_data,
+		};
+		pl.pairs_v4 = share - pl.pairs_v6;
+		pid_t pid = fork();
+		if (pid < 0)
+			die("fork");
+		if (pid == 0) {
+			close(ready[0]);
+			close(holdp[1]);
+			child_main(&pl, ready[1], holdp[0]);
+		}
+		pids[(*nchild)++] = pid;
+	}
+	close(ready[1]);
+	close(holdp[0]);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	long n, v6pct;
+	int send_data, nchild = 0, ready[2], holdp[2];
+	pid_t pids[MAX_CHILDREN];
+	struct sigaction sa = { .sa_handler = on_stop };
+	struct timespec t0, t1;
+
+	parse_args(argc, argv, &n, &v6pct, &send_data);
+	/* no SA_RESTART: a signal must interrupt the blocking reads */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (spawn(n / 2, v6pct, send_data, pids, &nchild, ready, holdp) < 0)
+		return 1;
+	if (wait_ready(ready[0], nchild) < 0) {
+		fprintf(stderr, "loadgen: a child failed or stopped; cleaning up\n");
+		close(holdp[1]);
+		reap(pids, nchild);
+		return 1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	fprintf(stderr, "loadgen: %ld sockets in %d processes, %.2f s\n",
+		n / 2 * 2, nchild,
+		(double)(t1.tv_sec - t0.tv_sec) +
+			(double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	printf("ready %ld\n", n / 2 * 2);
+	fflush(stdout);
+	hold();
+	close(holdp[1]);
+	reap(pids, nchild);
+	return 0;
+}

@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# bench/run.sh - CPU per socket per poll: kernel floor vs tcpscope vs ss.
+#
+# For each socket count N, holds N established loopback sockets (loadgen),
+# then measures with bench/cputime (user+sys of the child, from wait4):
+#   floor     bench/floor --count K                     (the kernel's work)
+#   tcpscope  tcpscope --count K --interval 1ms --format json --quiet
+#             --netns host >/dev/null                     (JSON to stdout)
+#   tcp-null  the same with --dest null                  (parse, no output)
+#   ss        ss -tinmOH >/dev/null, run K times        (what it replaces)
+# --netns host: floor and ss see the host namespace only, and tests on a
+# shared machine may leave hundreds of namespaces in /run/netns that the
+# default (--netns all) would dump too.
+# and prints microseconds per socket per poll, ratios to the floor, and how
+# many times less CPU tcpscope uses than ss. The socket count used to
+# normalise is the one the floor's dump saw (listeners and any other
+# sockets on the machine included), not N.
+#
+# Environment:
+#   BUILD=build              meson build dir holding src/ and bench/
+#   BENCH_SIZES="1000 20000 100000"
+#   POLLS=K                  polls per measurement (default: 2e6/sockets, 20..1000)
+#   ROUNDS=3                 rounds per size; each tool's least-CPU round is shown
+#   V6_SHARE=20              percent of the pairs on ::1
+#   PARSE_REPS=500           parse_bench repetitions (0 skips it)
+#   TCPSCOPE=path            tcpscope binary (default: $BUILD/src/tcpscope)
+#   BENCH_NETNS=0            measure in the current network namespace
+# Timing never fails the run: the exit status is 0 unless a tool is broken.
+set -uo pipefail
+
+# Measure in a private network namespace (root): the dumps then see only
+# loadgen's sockets, not those of whatever else runs on the machine (test
+# suites leave thousands of TIME_WAIT sockets, which ss does not dump and
+# the others do). The established hash is still the host's (shared unless
+# net.ipv4.tcp_child_ehash_entries is set), so the walk costs the same.
+if [ -z "${TCPSCOPE_BENCH_IN_NETNS:-}" ] && [ "${BENCH_NETNS:-1}" = 1 ]; then
+	if unshare --net true 2>/dev/null; then
+		export TCPSCOPE_BENCH_IN_NETNS=1
+		exec unshare --net -- bash -c 'ip link set lo up && exec "$0" "$@"' "$0" "$@"
+	fi
+	echo "run.sh: cannot unshare the network namespace; measuring in this one" >&2
+fi
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD:-build}
+case $build in /*) ;; *) build=$root/$build ;; esac
+sizes=${BENCH_SIZES:-1000 20000 100000}
+v6share=${V6_SHARE:-20}
+parse_reps=${PARSE_REPS:-500}
+rounds=${ROUNDS:-3}
+bin=$build/bench
+tcpscope=${TCPSCOPE:-$build/src/tcpscope}
+out=$(mktemp -d /tmp/tcpscope-bench.XXXXXX)
+status=0
+lg_pid=
+lg_in=
+
+cleanup() {
+	if [ -n "$lg_pid" ]; then
+		kill -TERM "$lg_pid" 2>/dev/null
+		wait "$lg_pid" 2>/dev/null
+		lg_pid=
+	fi
+	rm -rf "$out"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for b in loadgen floor cputime; do
+	if [ ! -x "$bin/$b" ]; then
+		echo "run.sh: $bin/$b missing; building" >&2
+		ninja -C "$build" >&2 || { echo "run.sh: build failed" >&2; exit 1; }
+		break
+	fi
+done
+
+# tcpscope is measured only if it prints a JSON record; checked once
+# loadgen's sockets exist (a private namespace starts empty).
+have_tcpscope=
+check_tcpscope() {
+	[ -n "$have_tcpscope" ] && return
+	have_tcpscope=0
+	if [ -x "$tcpscope" ] &&
+		timeout 20 "$tcpscope" --once --format json --netns host 2>/dev/null |
+		head -c 1 | grep -q '{'; then
+		have_tcpscope=1
+	else
+		echo "run.sh: tcpscope ($tcpscope) does not print JSON yet; its rows are n/a" >&2
+	fi
+}
+
+# key=value lookup in a one-line report
+field() { sed -n "s/.*[[:space:]]$1=\([0-9]*\).*/\1/p" "$2"; }
+
+# measure NAME CPUTIME-ARGS...: runs cputime, leaves the report in $out/NAME
+measure() {
+	local name=$1
+	shift
+	if ! "$bin/cputime" -r "$out/$name" "$@" 2>"$out/$name.err"; then
+		echo "run.sh: $name failed:" >&2
+		tail -5 "$out/$name.err" >&2
+		return 1
+	fi
+}
+
+# loadgen reads a fifo as stdin: holding its write end keeps the sockets
+# up, closing it (or the EXIT trap's SIGTERM) tears them down.
+start_loadgen() {
+	local i
+	rm -f "$out/lg.in" "$out/lg.out"
+	mkfifo "$out/lg.in"
+	"$bin/loadgen" "$1" --v6-share "$v6share" <"$out/lg.in" >"$out/lg.out" &
+	lg_pid=$!
+	exec {lg_in}>"$out/lg.in"
+	for ((i = 0; i < 1200; i++)); do
+		grep -q '^ready' "$out/lg.out" 2>/dev/null && return 0
+		kill -0 "$lg_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "run.sh: loadgen $1 did not become ready" >&2
+	stop_loadgen
+	return 1
+}
+
+stop_loadgen() {
+	exec {lg_in}>&-
+	wait "$lg_pid" 2>/dev/null
+	lg_pid=
+}
+
+# row N SOCKETS POLLS NAME: one table line from $out/NAME (or n/a)
+row() {
+	local n=$1 s=$2 k=$3 name=$4
+	if [ ! -s "$out/$name" ] || ! [[ $s =~ ^[1-9][0-9]*$ ]]; then
+		printf '%8s %8s %6s  %-9s %9s %9s %9s %8s\n' "$n" "$s" "$k" "$name" n/a n/a n/a n/a
+		return
+	fi
+	awk -v n="$n" -v s="$s" -v k="$k" -v name="$name" \
+		-v u="$(field user_us "$out/$name")" -v y="$(field sys_us "$out/$name")" \
+		-v fu="$(field user_us "$out/floor")" -v fy="$(field sys_us "$out/floor")" \
+		'BEGIN { d = s * k; t = (u + y) / d; f = (fu + fy) / d;
+		printf "%8s %8s %6s  %-9s %9.3f %9.3f %9.3f %7.2fx\n",
+			n, s, k, name, u / d, y / d, t, (f > 0 ? t / f : 0) }'
+}
+
+# best NAME: copies the round of NAME with the least user+sys to $out/NAME.
+# The minimum is the figure least disturbed by whatever else the machine ran.
+best() {
+	local f min= pick= t
+	for f in "$out/$1".r*; do
+		case $f in *.err | *.out) continue ;; esac
+		[ -s "$f" ] || continue
+		t=$(($(field user_us "$f") + $(field sys_us "$f")))
+		if [ -z "$min" ] || [ "$t" -lt "$min" ]; then
+			min=$t
+			pick=$f
+		fi
+	done
+	[ -n "$pick" ] && cp "$pick" "$out/$1"
+	[ -n "$pick" ] && [ -f "$pick.out" ] && cp "$pick.out" "$out/$1.out"
+	return 0
+}
+
+# one round: floor, tcpscope, ss back to back on the same sockets
+bench_round() {
+	local k=$1 r=$2
+	measure "floor.r$r" -o "$out/floor.r$r.out" -- "$bin/floor" --count "$k" ||
+		return 1
+	if [ "$have_tcpscope" = 1 ]; then
+		measure "tcpscope.r$r" -o /dev/null -- "$tcpscope" --count "$k" \
+			--interval 1ms --format json --quiet --netns host || status=1
+		measure "tcp-null.r$r" -o /dev/null -- "$tcpscope" --count "$k" \
+			--interval 1ms --dest null --quiet --netns host || status=1
+	fi
+	measure "ss.r$r" -n "$k" -o /dev/null -- ss -tinmOH || status=1
+}
+
+bench_size() {
+	local n=$1 k s r
+	rm -f "$out"/floor* "$out"/tcpscope* "$out"/tcp-null* "$out"/ss*
+	start_loadgen "$n" || { status=1; return; }
+	# polls from the sockets really there (other users of the machine
+	# add theirs), so a round stays near 2M socket-polls per tool
+	if ! "$bin/floor" --count 1 >"$out/probe"; then
+		status=1
+		stop_loadgen
+		return
+	fi
+	check_tcpscope
+	s=$(field records_per_poll "$out/probe")
+	s=$((${s:-0} > 0 ? s : n))
+	k=${POLLS:-$(((2000000 / s) < 20 ? 20 : ((2000000 / s) > 1000 ? 1000 : 2000000 / s)))}
+	for ((r = 1; r <= rounds; r++)); do
+		bench_round "$k" "$r" || { status=1; break; }
+	done
+	stop_loadgen
+	best floor
+	best tcpscope
+	best tcp-null
+	best ss
+	# sockets the floor's dumps saw in its best round: loadgen's, its
+	# listeners, and whatever else lives on the machine
+	s=$(field records_per_poll "$out/floor.out")
+	{
+		row "$n" "${s:-?}" "$k" floor
+		row "$n" "${s:-?}" "$k" tcpscope
+		row "$n" "${s:-?}" "$k" tcp-null
+		row "$n" "${s:-?}" "$k" ss
+		if [ -s "$out/tcpscope" ] && [ -s "$out/ss" ]; then
+			awk -v t="$(($(field user_us "$out/tcpscope") + $(field sys_us "$out/tcpscope")))" \
+				-v x="$(($(field user_us "$out/ss") + $(field sys_us "$out/ss")))" \
+				'BEGIN { printf "%8s ss / tcpscope CPU: %.2fx (target >= 6x)\n", "", (t > 0 ? x / t : 0) }'
+		fi
+	} >>"$out/table"
+}
+
+echo "# tcpscope benchmark: $(uname -sr), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "# ss: $(ss -V 2>&1 | head -1); loadgen v6 share ${v6share}%; best of $rounds rounds;" \
+	"private netns: ${TCPSCOPE_BENCH_IN_NETNS:-no}"
+if [ "$parse_reps" != 0 ] && [ -x "$bin/parse_bench" ]; then
+	echo
+	echo "## user-space cost per record (captured 20k dump, no syscalls)"
+	"$bin/parse_bench" -r "$parse_reps" || status=1
+fi
+printf '%8s %8s %6s  %-9s %9s %9s %9s %8s\n' N sockets polls tool \
+	user_us sys_us total_us vs_floor >"$out/table"
+for n in $sizes; do
+	echo "run.sh: $n sockets ..." >&2
+	bench_size "$n"
+done
+echo
+echo "## CPU microseconds per socket per poll (user + sys of the process)"
+cat "$out/table"
+exit "$status"

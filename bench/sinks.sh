@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# bench/sinks.sh - CPU per record of each format and destination, next to
+# the kernel floor measured in the same run.
+#
+# Runs in a private network namespace (re-executes itself under unshare -n,
+# so root is needed) holding only loadgen's loopback sockets: nothing else
+# on the machine is dumped. For each socket count, with bench/cputime
+# (user+sys of the child, from wait4), best of ROUNDS rounds:
+#   floor        bench/floor --count K                 (the kernel's work)
+#   null         tcpscope --dest null                  (dump + parse, no output)
+#   enc-FMT      --dest 'null?format=FMT'              (+ marshal, bytes dropped)
+#   file-FMT     --dest 'file:/dev/null?format=FMT'    (+ write(2), as stdout)
+#   udp-FMT      --dest udp://127.0.0.1:P              (+ sendmmsg; receiver: python)
+#   unix-pbl     --dest unix:PATH                      (stream; receiver: python)
+#   ugram-pbl    --dest unixgram:PATH                  (datagram; receiver: python)
+# and prints us per record (user, sys, total), the ratio to the floor, and
+# "added": (row - null) / floor, what formatting and sending add to the CPU
+# of the raw dump (target for udp-pbl: <= 25%).
+#
+# Environment: BUILD=build-h5, SIZES="20000 100000", ROUNDS=2,
+#   POLLS=K (default 2e6/sockets, 10..200), V6_SHARE=20.
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD:-build-h5}
+case $build in /*) ;; *) build=$root/$build ;; esac
+bin=$build/bench
+tcpscope=$build/src/tcpscope
+
+if [ -z "${TS_SINKS_INNER:-}" ]; then
+	exec unshare -n env TS_SINKS_INNER=1 "$0" "$@"
+fi
+ip link set lo up || { echo "sinks.sh: cannot bring lo up" >&2; exit 1; }
+
+sizes=${SIZES:-20000 100000}
+rounds=${ROUNDS:-2}
+v6share=${V6_SHARE:-20}
+out=$(mktemp -d /tmp/tcpscope-sinks.XXXXXX)
+pids=()
+lg_in=
+
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$out"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+for b in loadgen floor cputime; do
+	[ -x "$bin/$b" ] || { echo "sinks.sh: $bin/$b missing (ninja -C $build)" >&2; exit 1; }
+done
+
+field() { sed -n "s/.*[[:space:]]$1=\([0-9]*\).*/\1/p" "$2"; }
+
+# Receivers that read and discard (their CPU is not counted).
+python3 - "$out" >"$out/ports" 2>/dev/null <<'PY' &
+import os, socket, sys, threading
+d = sys.argv[1]
+def drain(s):
+    while True:
+        try:
+            if not s.recv(1 << 20): return
+        except OSError: return
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.setsockopt(socket.SOL_SOCKET, 33, 64 << 20)  # SO_RCVBUFFORCE
+u.bind(("127.0.0.1", 0))
+g = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+g.setsockopt(socket.SOL_SOCKET, 33, 64 << 20)
+g.bind(d + "/g.sock")
+l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+l.bind(d + "/s.sock"); l.listen(16)
+for s in (u, g): threading.Thread(target=drain, args=(s,), daemon=True).start()
+print(u.getsockname()[1], flush=True)
+while True:
+    c, _ = l.accept()
+    threading.Thread(target=drain, args=(c,), daemon=True).start()
+PY
+pids+=($!)
+for _ in $(seq 50); do [ -s "$out/ports" ] && break; sleep 0.1; done
+port=$(head -1 "$out/ports")
+[ -n "$port" ] || { echo "sinks.sh: receiver did not start" >&2; exit 1; }
+
+configs=(
+	"null|null"
+	"enc-json|null?format=json"
+	"enc-pb|null?format=protobuf"
+	"enc-pbl|null?format=protobuf-list"
+	"file-json|file:/dev/null?format=json"
+	"file-pbl|file:/dev/null?format=protobuf-list"
+	"udp-pbl|udp://127.0.0.1:$port"
+	"udp-pb|udp://127.0.0.1:$port?format=protobuf"
+	"udp-json|udp://127.0.0.1:$port?format=json"
+	"unix-pbl|unix:$out/s.sock"
+	"ugram-pbl|unixgram:$out/g.sock"
+)
+
+measure() { # NAME ROUND CMD...
+	local name=$1 r=$2
+	shift 2
+	"$bin/cputime" -r "$out/$name.r$r" -o /dev/null -- "$@" 2>"$out/$name.err" ||
+		{ echo "sinks.sh: $name failed" >&2; tail -3 "$out/$name.err" >&2; }
+}
+
+best() { # NAME -> $out/NAME = least user+sys round
+	local f min= pick= t
+	for f in "$out/$1".r*; do
+		[ -s "$f" ] || continue
+		t=$(($(field user_us "$f") + $(field sys_us "$f")))
+		if [ -z "$min" ] || [ "$t" -lt "$min" ]; then min=$t; pick=$f; fi
+	done
+	[ -n "$pick" ] && cp "$pick" "$out/$1"
+}
+
+cpu() { echo $(($(field user_us "$out/$1") + $(field sys_us "$out/$1"))); }
+
+echo "# tcpscope destinations and formats: $(uname -sr), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
+printf '%8s %6s  %-10s %9s %9s %9s %7s %7s\n' sockets polls row user_us sys_us total_us x_floor added
+for n in $sizes; do
+	rm -f "$out"/*.r* "$out/lg."*
+	mkfifo "$out/lg.in"
+	"$bin/loadgen" "$n" --v6-share "$v6share" <"$out/lg.in" >"$out/lg.out" &
+	lg=$!
+	exec {lg_in}>"$out/lg.in"
+	for _ in $(seq 1200); do grep -q '^ready' "$out/lg.out" 2>/dev/null && break; sleep 0.1; done
+	"$bin/floor" --count 1 >"$out/probe"
+	s=$(field records_per_poll "$out/probe")
+	k=${POLLS:-$(((2000000 / s) < 10 ? 10 : ((2000000 / s) > 200 ? 200 : 2000000 / s)))}
+	for ((r = 1; r <= rounds; r++)); do
+		measure floor "$r" "$bin/floor" --count "$k"
+		for c in "${configs[@]}"; do
+			measure "${c%%|*}" "$r" "$tcpscope" --count "$k" --interval 1ms \
+				--quiet --netns host --dest "${c#*|}"
+		done
+	done
+	exec {lg_in}>&-
+	wait "$lg" 2>/dev/null
+	best floor
+	for c in "${configs[@]}"; do best "${c%%|*}"; done
+	f=$(cpu floor)
+	nl=$(cpu null)
+	for name in floor "${configs[@]%%|*}"; do
+		[ -s "$out/$name" ] || continue
+		awk -v s="$s" -v k="$k" -v name="$name" -v u="$(field user_us "$out/$name")" \
+			-v y="$(field sys_us "$out/$name")" -v f="$f" -v nl="$nl" \
+			'BEGIN { d = s * k; t = u + y;
+			add = (name == "floor" || name == "null") ? "-" : sprintf("%.1f%%", 100 * (t - nl) / f);
+			printf "%8d %6d  %-10s %9.3f %9.3f %9.3f %6.2fx %7s\n",
+				s, k, name, u / d, y / d, t / d, t / f, add }'
+	done
+done
