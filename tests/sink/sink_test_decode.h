@@ -80,7 +80,8 @@ static inline void st_set_load(struct st_set *s, const char *path,
 		fclose(f);
 	} else {
 		text = malloc(len + 1);
-		memcpy(text, data, len);
+		if (len) /* data may be NULL when empty */
+			memcpy(text, data, len);
 	}
 	text[len] = '\0';
 	s->text = text;
@@ -88,7 +89,8 @@ static inline void st_set_load(struct st_set *s, const char *path,
 		s->line = realloc(s->line, (s->n + 1) * sizeof(*s->line));
 		s->line[s->n++] = l;
 	}
-	qsort(s->line, s->n, sizeof(*s->line), st_cmp_counter);
+	if (s->n) /* qsort with a NULL array is undefined even when empty */
+		qsort(s->line, s->n, sizeof(*s->line), st_cmp_counter);
 	s->counter = calloc(s->n + 1, sizeof(*s->counter));
 	s->seen = calloc(s->n + 1, 1);
 	for (size_t i = 0; i < s->n; i++)
