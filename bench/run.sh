@@ -187,6 +187,11 @@ bench_size() {
 		return
 	fi
 	check_tcpscope
+	# every dump walks the shared established hash, other namespaces'
+	# sockets included: say how many there were (root reads slabinfo)
+	awk -v n="$n" '$1 ~ /^(TCP|TCPv6|tw_sock_TCP|tw_sock_TCPv6|request_sock_TCP|request_sock_TCPv6)$/ { t += $2 }
+		END { if (t) printf "# N=%s: about %d TCP sockets (slab objects) in all namespaces at start\n", n, t }' \
+		/proc/slabinfo >>"$out/notes" 2>/dev/null
 	s=$(field records_per_poll "$out/probe")
 	s=$((${s:-0} > 0 ? s : n))
 	k=${POLLS:-$(((2000000 / s) < 20 ? 20 : ((2000000 / s) > 1000 ? 1000 : 2000000 / s)))}
@@ -231,4 +236,5 @@ done
 echo
 echo "## CPU microseconds per socket per poll (user + sys of the process)"
 cat "$out/table"
+[ -s "$out/notes" ] && cat "$out/notes"
 exit "$status"
