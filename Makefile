@@ -15,7 +15,7 @@ build: $(BUILD)/build.ninja
 run:
 	scripts/deps.sh build
 	$(MAKE) build
-	./$(BUILD)/tcpscope --once
+	./$(BUILD)/src/tcpscope --once
 
 # Installs test dependencies, builds (-Werror) and runs every suite, plain
 # and under ASan+UBSan; ends with "N passed, N failed, N skipped".

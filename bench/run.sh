@@ -8,13 +8,13 @@
 #             --netns host >/dev/null                     (JSON to stdout)
 #   tcp-null  the same with --dest null                  (parse, no output)
 #   ss        ss -tinmOH >/dev/null, run K times        (what it replaces)
-# --netns host: floor and ss see the host namespace only, and tests on a
-# shared machine may leave hundreds of namespaces in /run/netns that the
-# default (--netns all) would dump too.
 # and prints microseconds per socket per poll, ratios to the floor, and how
 # many times less CPU tcpscope uses than ss. The socket count used to
 # normalise is the one the floor's dump saw (listeners and any other
-# sockets on the machine included), not N.
+# sockets in the namespace included), not N.
+# --netns host: floor and ss see one namespace only, and tests on a shared
+# machine may leave hundreds of namespaces in /run/netns that the default
+# (--netns all) would dump too.
 #
 # Environment:
 #   BUILD=build              meson build dir holding src/ and bench/
@@ -221,7 +221,7 @@ bench_size() {
 
 echo "# tcpscope benchmark: $(uname -sr), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "# ss: $(ss -V 2>&1 | head -1); loadgen v6 share ${v6share}%; best of $rounds rounds;" \
-	"private netns: ${TCPSCOPE_BENCH_IN_NETNS:-no}"
+	"private netns: $([ -n "${TCPSCOPE_BENCH_IN_NETNS:-}" ] && echo yes || echo no)"
 if [ "$parse_reps" != 0 ] && [ -x "$bin/parse_bench" ]; then
 	echo
 	echo "## user-space cost per record (captured 20k dump, no syscalls)"
