@@ -1,4 +1,5 @@
 /* sink.c - destination URL dispatch and shared sink helpers (see sink.h). */
+#include "batch.h"
 #include "sink.h"
 
 #include <errno.h>
@@ -63,7 +64,18 @@ out:
 
 int sink_write(struct sink *s, const struct ts_record *r)
 {
-	return s->ops->write(s, r);
+	if (!s->batch) {
+		if (s->ops->write)
+			return s->ops->write(s, r);
+		s->st.records++;
+		return 0;
+	}
+	if (batch_add(s->batch, r) < 0) {
+		s->st.dropped++;
+		s->st.oversize++;
+		return -EMSGSIZE;
+	}
+	return 0;
 }
 
 int sink_flush(struct sink *s)

@@ -38,6 +38,7 @@ struct sink_stats {
 
 struct sink;
 struct sink_url;
+struct batch;
 
 struct sink_ops {
 	const char *scheme;
@@ -46,6 +47,7 @@ struct sink_ops {
 	 * gets a reason on failure; -EINVAL means a bad URL/option (exit 2). */
 	int (*open)(struct sink *s, const struct sink_url *u, char *err,
 		    size_t errlen);
+	/* Only for sinks without a batch; NULL: records are only counted. */
 	int (*write)(struct sink *s, const struct ts_record *r);
 	int (*flush)(struct sink *s);
 	int (*reopen)(struct sink *s); /* may be NULL */
@@ -58,6 +60,10 @@ struct sink {
 	enum sink_format format;
 	struct sink_stats st;
 	void *priv;
+	/* Set by open() when records are marshalled into a batch: then
+	 * sink_write() adds to it and counts what does not fit, for every
+	 * destination alike. */
+	struct batch *batch;
 	/* rate limit of the flush-time log lines */
 	uint64_t last_log_ns;
 	uint64_t logged_oversize;

@@ -120,6 +120,7 @@ static int stream_alloc(struct sink *s, const struct sink_url *u, int fd,
 		return rc;
 	}
 	s->priv = st;
+	s->batch = st->encode ? &st->b : NULL;
 	return 0;
 }
 
@@ -159,22 +160,6 @@ static int null_open(struct sink *s, const struct sink_url *u, char *err,
 	(void)err;
 	(void)errlen;
 	return stream_alloc(s, u, -1, 0, NULL);
-}
-
-static int stream_write(struct sink *s, const struct ts_record *r)
-{
-	struct stream *st = s->priv;
-
-	if (!st->encode) {
-		s->st.records++;
-		return 0;
-	}
-	if (batch_add(&st->b, r) < 0) {
-		s->st.dropped++;
-		s->st.oversize++;
-		return -EMSGSIZE;
-	}
-	return 0;
 }
 
 static int stream_flush(struct sink *s)
@@ -219,7 +204,6 @@ const struct sink_ops sink_stdout_ops = {
 	.scheme = "stdout",
 	.default_format = SINK_FMT_JSON,
 	.open = stdout_open,
-	.write = stream_write,
 	.flush = stream_flush,
 	.release = stream_release,
 };
@@ -228,7 +212,6 @@ const struct sink_ops sink_file_ops = {
 	.scheme = "file",
 	.default_format = SINK_FMT_JSON,
 	.open = file_open,
-	.write = stream_write,
 	.flush = stream_flush,
 	.reopen = file_reopen,
 	.release = stream_release,
@@ -238,7 +221,6 @@ const struct sink_ops sink_null_ops = {
 	.scheme = "null",
 	.default_format = SINK_FMT_PROTOBUF_LIST,
 	.open = null_open,
-	.write = stream_write,
 	.flush = stream_flush,
 	.release = stream_release,
 };

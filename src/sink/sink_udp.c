@@ -83,18 +83,7 @@ static int udp_open(struct sink *s, const struct sink_url *u, char *err,
 		return rc;
 	}
 	s->priv = d;
-	return 0;
-}
-
-static int udp_write(struct sink *s, const struct ts_record *r)
-{
-	struct dgram *d = s->priv;
-
-	if (batch_add(&d->b, r) < 0) {
-		s->st.dropped++;
-		s->st.oversize++;
-		return -EMSGSIZE;
-	}
+	s->batch = &d->b;
 	return 0;
 }
 
@@ -127,7 +116,6 @@ const struct sink_ops sink_udp_ops = {
 	.scheme = "udp",
 	.default_format = SINK_FMT_PROTOBUF_LIST,
 	.open = udp_open,
-	.write = udp_write,
 	.flush = udp_flush,
 	.release = udp_release,
 };

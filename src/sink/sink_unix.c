@@ -233,22 +233,11 @@ static int unix_open(struct sink *s, const struct sink_url *url, char *err,
 		return rc;
 	}
 	s->priv = u;
+	s->batch = &u->b;
 	if (ensure_connected(u) < 0)
 		/* startup, not the hot path: say once why nothing arrives */
 		fprintf(stderr, "tcpscope: %s: not connected yet (%s); "
 			"retrying\n", s->url, strerror(u->last_err));
-	return 0;
-}
-
-static int unix_write(struct sink *s, const struct ts_record *r)
-{
-	struct ustream *u = s->priv;
-
-	if (batch_add(&u->b, r) < 0) {
-		s->st.dropped++;
-		s->st.oversize++;
-		return -EMSGSIZE;
-	}
 	return 0;
 }
 
@@ -291,7 +280,6 @@ const struct sink_ops sink_unix_ops = {
 	.scheme = "unix",
 	.default_format = SINK_FMT_PROTOBUF_LIST,
 	.open = unix_open,
-	.write = unix_write,
 	.flush = unix_flush,
 	.release = unix_release,
 };

@@ -93,18 +93,7 @@ static int ugram_open(struct sink *s, const struct sink_url *u, char *err,
 	(void)err;
 	(void)errlen;
 	s->priv = g;
-	return 0;
-}
-
-static int ugram_write(struct sink *s, const struct ts_record *r)
-{
-	struct ugram *g = s->priv;
-
-	if (batch_add(&g->d.b, r) < 0) {
-		s->st.dropped++;
-		s->st.oversize++;
-		return -EMSGSIZE;
-	}
+	s->batch = &g->d.b;
 	return 0;
 }
 
@@ -145,7 +134,6 @@ const struct sink_ops sink_unixgram_ops = {
 	.scheme = "unixgram",
 	.default_format = SINK_FMT_PROTOBUF_LIST,
 	.open = ugram_open,
-	.write = ugram_write,
 	.flush = ugram_flush,
 	.release = ugram_release,
 };
