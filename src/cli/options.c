@@ -8,7 +8,8 @@
 
 #include "../engine/poller.h"
 #include "../netlink/nl_request.h"
-#include "../util/timeutil.h"
+#include "../netns/ns_table.h"
+#include "../util/parse.h"
 
 static const char usage[] =
 	"Usage: tcpscope [OPTIONS]\n"
@@ -130,21 +131,6 @@ int ts_states_parse(const char *list, uint32_t *states_out)
 	return 0;
 }
 
-static int parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 static int bad(FILE *err, const char *opt, const char *val, const char *why)
 {
 	fprintf(err, "tcpscope: invalid value '%s' for --%s: %s\n", val, opt,
@@ -183,7 +169,7 @@ static int apply(int c, const char *arg, struct ts_options *o, FILE *out,
 				   "expected N[ms|s|m], N > 0 (e.g. 500ms, 10s, 1m)");
 		return 0;
 	case OPT_COUNT:
-		if (parse_u64(arg, &o->count) < 0 || o->count == 0)
+		if (ts_parse_u64(arg, 1, UINT64_MAX, &o->count) < 0)
 			return bad(err, "count", arg, "expected a number > 0");
 		return 0;
 	case OPT_FAMILY:
@@ -233,7 +219,7 @@ static int apply(int c, const char *arg, struct ts_options *o, FILE *out,
 		return parse_dirs(arg, o, err);
 	case OPT_WORKERS: {
 		uint64_t w;
-		if (parse_u64(arg, &w) < 0 || w == 0 || w > 64)
+		if (ts_parse_u64(arg, 1, NS_MAX_WORKERS, &w) < 0)
 			return bad(err, "workers", arg, "expected 1 to 64");
 		o->workers = (unsigned)w;
 		return 0;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/parse.h"
+
 static const struct {
 	const char *prefix; /* what precedes the target */
 	enum sink_kind kind;
@@ -48,22 +50,6 @@ const char *sink_format_name(enum sink_format f)
 	}
 }
 
-/* Decimal in [lo, hi]; no sign, no suffix. */
-static int parse_num(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v < lo || v > hi)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 /* One "key=value" (NUL-terminated copy). */
 static int parse_opt(char *kv, struct sink_url *u, const char *url, char *err,
 		     size_t errlen)
@@ -83,28 +69,28 @@ static int parse_opt(char *kv, struct sink_url *u, const char *url, char *err,
 	} else if (strcmp(kv, "max_bytes") == 0) {
 		uint64_t hi = u->kind == SINK_KIND_UDP ? SINK_UDP_MAX_BYTES
 						       : SINK_MAX_BYTES_LIMIT;
-		if (parse_num(val, 64, hi, &v) == 0) {
+		if (ts_parse_u64(val, 64, hi, &v) == 0) {
 			u->max_bytes = (uint32_t)v;
 			return 0;
 		}
 		snprintf(why, sizeof(why), "max_bytes '%.40s' (expected 64..%llu)",
 			 val, (unsigned long long)hi);
 	} else if (strcmp(kv, "max_rows") == 0) {
-		if (parse_num(val, 1, SINK_MAX_ROWS_LIMIT, &v) == 0) {
+		if (ts_parse_u64(val, 1, SINK_MAX_ROWS_LIMIT, &v) == 0) {
 			u->max_rows = (uint32_t)v;
 			return 0;
 		}
 		snprintf(why, sizeof(why), "max_rows '%.40s' (expected 1..%u)",
 			 val, SINK_MAX_ROWS_LIMIT);
 	} else if (strcmp(kv, "buffer") == 0 && u->kind == SINK_KIND_UNIX) {
-		if (parse_num(val, 4096, SINK_MAX_BYTES_LIMIT, &v) == 0) {
+		if (ts_parse_u64(val, 4096, SINK_MAX_BYTES_LIMIT, &v) == 0) {
 			u->buffer = (uint32_t)v;
 			return 0;
 		}
 		snprintf(why, sizeof(why), "buffer '%.40s' (expected 4096..%u)",
 			 val, SINK_MAX_BYTES_LIMIT);
 	} else if (strcmp(kv, "wait_ms") == 0) {
-		if (parse_num(val, 0, SINK_WAIT_MS_LIMIT, &v) == 0) {
+		if (ts_parse_u64(val, 0, SINK_WAIT_MS_LIMIT, &v) == 0) {
 			u->wait_ms = (int32_t)v;
 			return 0;
 		}
@@ -170,7 +156,7 @@ static int parse_hostport(const char *t, size_t n, struct sink_url *u,
 		return fail(err, errlen, url, "port must be 1..65535");
 	memcpy(pbuf, colon + 1, plen);
 	pbuf[plen] = '\0';
-	if (parse_num(pbuf, 1, 65535, &port) < 0)
+	if (ts_parse_u64(pbuf, 1, 65535, &port) < 0)
 		return fail(err, errlen, url, "port must be 1..65535");
 	memcpy(u->host, host, hlen);
 	u->host[hlen] = '\0';
