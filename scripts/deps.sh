@@ -5,7 +5,7 @@
 set -euo pipefail
 
 build_pkgs=(meson ninja-build gcc pkg-config libc6-dev)
-test_pkgs=(python3 iproute2 clang libclang-rt-14-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler)
+test_pkgs=(python3 iproute2 clang libclang-rt-14-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler strace)
 
 case "${1:-build}" in
 build) want=("${build_pkgs[@]}") ;;

@@ -46,51 +46,39 @@ static int skippable(int rc)
 	       rc == -ENOTDIR || rc == -EINVAL;
 }
 
-static int scan_mounts(struct scan *sc, const char *dir)
+/* "1234" -> 1234; 0 for anything that is not a pid directory. */
+static int pid_of(const char *name)
+{
+	int pid = 0;
+
+	if (*name < '1' || *name > '9')
+		return 0;
+	for (; *name >= '0' && *name <= '9' && pid < 100000000; name++)
+		pid = pid * 10 + (*name - '0');
+	return *name ? 0 : pid;
+}
+
+/* One directory: bind mounts (NS_SRC_MOUNT) or /proc (NS_SRC_PID). */
+static int scan_dir(struct scan *sc, const char *dir, enum ns_src_kind kind)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	char path[512];
-	int rc = 0;
+	int rc = 0, n;
 
-	if (!d)
-		return 0;
+	if (!d) /* no such runtime on this host; /proc must exist */
+		return kind == NS_SRC_PID ? -errno : 0;
 	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
+		int pid = kind == NS_SRC_PID ? pid_of(e->d_name) : 0;
+		if (kind == NS_SRC_PID && pid == 0)
 			continue;
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
-				     e->d_name) >= sizeof(path))
+		if (kind == NS_SRC_MOUNT && e->d_name[0] == '.')
 			continue;
-		rc = report(sc, path, NS_SRC_MOUNT, 0, e->d_name);
-		if (skippable(rc))
-			rc = 0;
-		if (rc < 0)
-			break;
-	}
-	closedir(d);
-	return rc;
-}
-
-static int scan_proc(struct scan *sc, const char *proc)
-{
-	DIR *d = opendir(proc);
-	struct dirent *e;
-	char path[128];
-	int rc = 0;
-
-	if (!d)
-		return -errno;
-	while ((e = readdir(d)) != NULL) {
-		const char *p = e->d_name;
-		int pid = 0;
-		if (*p < '1' || *p > '9')
+		n = pid ? snprintf(path, sizeof(path), "%s/%d/ns/net", dir, pid)
+			: snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if ((size_t)n >= sizeof(path))
 			continue;
-		for (; *p >= '0' && *p <= '9' && pid < 100000000; p++)
-			pid = pid * 10 + (*p - '0');
-		if (*p)
-			continue;
-		snprintf(path, sizeof(path), "%s/%d/ns/net", proc, pid);
-		rc = report(sc, path, NS_SRC_PID, pid, NULL);
+		rc = report(sc, path, kind, pid, pid ? NULL : e->d_name);
 		if (skippable(rc))
 			rc = 0;
 		if (rc < 0)
@@ -110,12 +98,12 @@ int ns_discover(const struct ns_discover_cfg *cfg, ns_seen_fn fn, void *arg)
 	rc = report(&sc, self, NS_SRC_HOST, (int)getpid(), "host");
 	if (rc < 0)
 		return rc;
-	for (unsigned i = 0; i < cfg->ndirs; i++) {
-		rc = scan_mounts(&sc, cfg->dirs[i]);
+	for (unsigned i = 0; cfg->scan_mounts && i < cfg->ndirs; i++) {
+		rc = scan_dir(&sc, cfg->dirs[i], NS_SRC_MOUNT);
 		if (rc < 0)
 			return rc;
 	}
-	return scan_proc(&sc, cfg->proc);
+	return cfg->scan_proc ? scan_dir(&sc, cfg->proc, NS_SRC_PID) : 0;
 }
 
 static int is_hex64(const char *p, const char *end)

@@ -33,6 +33,11 @@ struct ns_discover_cfg {
 	const char *const *dirs; /* bind-mount dirs, e.g. /run/netns */
 	unsigned ndirs;
 	const char *proc; /* "/proc" (overridable for tests) */
+	/* Which sources to walk besides the host namespace: a selection
+	 * that cannot match a pid:<pid> name skips the /proc walk, which
+	 * costs a stat per process on every poll. */
+	int scan_mounts;
+	int scan_proc;
 };
 
 /* fn returns < 0 to abort the scan (that value is returned). */

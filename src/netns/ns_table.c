@@ -295,7 +295,13 @@ static int build_targets(struct ns_table *t)
 
 int ns_table_reconcile(struct ns_table *t, struct ns_reconcile_stats *st)
 {
-	struct ns_discover_cfg dc = { t->cfg.dirs, t->cfg.ndirs, t->cfg.proc };
+	struct ns_discover_cfg dc = {
+		.dirs = t->cfg.dirs,
+		.ndirs = t->cfg.ndirs,
+		.proc = t->cfg.proc,
+		.scan_mounts = t->scan_mounts,
+		.scan_proc = t->scan_proc,
+	};
 	uint64_t t0 = ts_now_ns(CLOCK_MONOTONIC);
 	int rc;
 
@@ -320,6 +326,27 @@ struct poll_target *const *ns_table_targets(const struct ns_table *t,
 	return t->targets[w];
 }
 
+/* Which discovery sources the selection can match at all: bind-mount
+ * names, pid:<pid> names, or (always) the host. */
+static void sources_for(const char *sel, int *mounts, int *proc)
+{
+	*mounts = *proc = 0;
+	if (!sel || strcmp(sel, "all") == 0) {
+		*mounts = *proc = 1;
+		return;
+	}
+	for (const char *p = sel;;) {
+		size_t len = strcspn(p, ",");
+		if (len > 4 && strncmp(p, "pid:", 4) == 0)
+			*proc = 1;
+		else if (!(len == 4 && strncmp(p, "host", 4) == 0))
+			*mounts = 1;
+		if (!p[len])
+			return;
+		p += len + 1;
+	}
+}
+
 int ns_table_init(struct ns_table *t, const struct ns_table_cfg *cfg)
 {
 	int rc;
@@ -329,6 +356,7 @@ int ns_table_init(struct ns_table *t, const struct ns_table_cfg *cfg)
 	t->rtnl_fd = -1;
 	if (t->cfg.nworkers == 0)
 		t->cfg.nworkers = 1;
+	sources_for(t->cfg.select, &t->scan_mounts, &t->scan_proc);
 	rc = ns_rtnl_open(&t->rtnl_fd);
 	if (rc == 0)
 		rc = ns_opener_new(&t->opener);

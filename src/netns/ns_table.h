@@ -53,6 +53,8 @@ struct ns_table {
 	size_t hcap;
 	uint64_t gen;
 	struct ns_entry *host;
+	int scan_mounts; /* derived from cfg.select at init */
+	int scan_proc;
 	struct ns_opener *opener;
 	int rtnl_fd;
 	struct poll_target **targets[NS_MAX_WORKERS];

@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""Discovery walks only the sources the --netns selection can match.
+
+Walking /proc costs a stat of /proc/<pid>/ns/net per process on every poll:
+with --netns host (or only bind-mount names) tcpscope must not do it, and
+with all / pid:<pid> names it must. Counted with strace on a real run.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+PROC_NS = re.compile(r'"/proc/[0-9]+/ns/net"')
+
+
+def proc_stats(binary, sel, trace):
+    # exit 1 is fine: pid:1 is in the host namespace, which that selection
+    # leaves out, so nothing is polled; the walk is what is measured
+    r = subprocess.run(["strace", "-f", "-qq", "-e",
+                        "trace=newfstatat,statx,stat", "-o", trace, binary,
+                        "--once", "--quiet", "--dest", "null", "--netns", sel],
+                       timeout=60, stdout=subprocess.DEVNULL)
+    if r.returncode not in (0, 1):
+        raise RuntimeError(f"--netns {sel}: exit {r.returncode}")
+    with open(trace) as f:
+        return sum(1 for line in f if PROC_NS.search(line))
+
+
+def main():
+    binary = os.environ.get("TCPSCOPE_BIN")
+    if not binary or not os.access(binary, os.X_OK):
+        print("SKIP: TCPSCOPE_BIN not set")
+        return 77
+    if not shutil.which("strace"):
+        print("SKIP: strace not installed")
+        return 77
+    nprocs = sum(1 for d in os.listdir("/proc") if d.isdigit())
+    failures = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        trace = os.path.join(tmp, "trace")
+        for sel, walks in (("host", False), ("somename,host", False),
+                           ("all", True), ("pid:1", True)):
+            n = proc_stats(binary, sel, trace)
+            ok = (n > 0) == walks
+            print(f"--netns {sel}: {n} stats of /proc/<pid>/ns/net "
+                  f"({nprocs} processes), expected {'some' if walks else 'none'}"
+                  f": {'ok' if ok else 'FAIL'}")
+            failures += not ok
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
