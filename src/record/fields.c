@@ -2,20 +2,26 @@
 #include "fields.h"
 
 #include <linux/inet_diag.h>
-#include <string.h>
 
 #define OFF(m) ((uint16_t)offsetof(struct ts_record, m))
 #define ISZ(m) ((uint16_t)(offsetof(struct ts_tcp_info, m) + \
 			   sizeof(((struct ts_tcp_info *)0)->m)))
 
-#define F(n, num, pt, k, grp, m) \
-	{ n, num, TS_PT_##pt, TS_FK_##k, grp, 0, 0, OFF(m), 0 }
+/* The JSON key text is built here, at compile time, so marshalling a
+ * record never measures or assembles a key. */
+#define KEY(n) \
+	.name = n, .json_key = "\"" n "\":", .json_key_len = sizeof("\"" n "\":") - 1
+#define F(n, num, pt, k, grp, m)                                          \
+	{ KEY(n), .proto_num = num, .proto_type = TS_PT_##pt, .kind = TS_FK_##k, \
+	  .group = grp, .offset = OFF(m) }
 /* tcp_info member: present when INFO was sent and long enough. */
-#define TI(n, num, pt, k, m) \
-	{ n, num, TS_PT_##pt, TS_FK_##k, INET_DIAG_INFO, 0, 0, OFF(info.m), ISZ(m) }
+#define TI(n, num, pt, k, m)                                              \
+	{ KEY(n), .proto_num = num, .proto_type = TS_PT_##pt, .kind = TS_FK_##k, \
+	  .group = INET_DIAG_INFO, .offset = OFF(info.m), .end = ISZ(m) }
 #define TB(n, num, m, sh, w)                                                 \
-	{ n, num, TS_PT_UINT32, TS_FK_BITS, INET_DIAG_INFO, sh, w, OFF(info.m), \
-	  ISZ(m) }
+	{ KEY(n), .proto_num = num, .proto_type = TS_PT_UINT32,                \
+	  .kind = TS_FK_BITS, .group = INET_DIAG_INFO, .bit_shift = sh,         \
+	  .bit_width = w, .offset = OFF(info.m), .end = ISZ(m) }
 
 #define A TS_GROUP_ALWAYS
 
@@ -165,44 +171,3 @@ const struct ts_field ts_fields[] = {
 };
 
 const size_t ts_nfields = sizeof(ts_fields) / sizeof(ts_fields[0]);
-
-int ts_field_present(const struct ts_field *f, const struct ts_record *r)
-{
-	if (f->group != TS_GROUP_ALWAYS && !(r->present & (1u << f->group)))
-		return 0;
-	if (f->end && f->end > r->tcp_info_size)
-		return 0;
-	if (f->kind == TS_FK_STRPTR) {
-		const char *s;
-		memcpy(&s, (const char *)r + f->offset, sizeof(s));
-		return s != NULL;
-	}
-	return 1;
-}
-
-uint64_t ts_field_uint(const struct ts_field *f, const struct ts_record *r)
-{
-	const unsigned char *p = (const unsigned char *)r + f->offset;
-	uint16_t v16;
-	uint32_t v32;
-	uint64_t v64;
-
-	switch (f->kind) {
-	case TS_FK_U8:
-	case TS_FK_STATE_NAME:
-		return *p;
-	case TS_FK_U16:
-		memcpy(&v16, p, sizeof(v16));
-		return v16;
-	case TS_FK_U32:
-		memcpy(&v32, p, sizeof(v32));
-		return v32;
-	case TS_FK_U64:
-		memcpy(&v64, p, sizeof(v64));
-		return v64;
-	case TS_FK_BITS:
-		return (*p >> f->bit_shift) & ((1u << f->bit_width) - 1);
-	default:
-		return 0;
-	}
-}

@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "record.h"
 
@@ -38,11 +39,17 @@ enum ts_proto_type {
 	TS_PT_ENUM,
 };
 
+#define TS_JSON_KEY_PAD 48
+
 /* group: the INET_DIAG_* type that must be present, or TS_GROUP_ALWAYS. */
 #define TS_GROUP_ALWAYS 0
 
 struct ts_field {
 	const char *name;
+	/* "\"name\":" padded with NULs to a fixed size, so marshallers copy
+	 * it with one constant-size move and advance by json_key_len. */
+	char json_key[TS_JSON_KEY_PAD];
+	uint8_t json_key_len;
 	uint32_t proto_num;
 	uint8_t proto_type; /* enum ts_proto_type */
 	uint8_t kind;	    /* enum ts_field_kind */
@@ -58,10 +65,50 @@ extern const struct ts_field ts_fields[];
 extern const size_t ts_nfields;
 
 /* True when the field carries data in this record: its attribute was sent
- * and, for tcp_info fields, the kernel's struct was long enough. */
-int ts_field_present(const struct ts_field *f, const struct ts_record *r);
+ * and, for tcp_info fields, the kernel's struct was long enough. Inline:
+ * marshallers call it for every field of every record. */
+static inline int ts_field_present(const struct ts_field *f,
+				   const struct ts_record *r)
+{
+	if (f->group != TS_GROUP_ALWAYS && !(r->present & (1u << f->group)))
+		return 0;
+	if (f->end && f->end > r->tcp_info_size)
+		return 0;
+	if (f->kind == TS_FK_STRPTR) {
+		const char *s;
+		memcpy(&s, (const char *)r + f->offset, sizeof(s));
+		return s != NULL;
+	}
+	return 1;
+}
 
 /* Integer value of an integer-kind field (U8..BITS); 0 for other kinds. */
-uint64_t ts_field_uint(const struct ts_field *f, const struct ts_record *r);
+static inline uint64_t ts_field_uint(const struct ts_field *f,
+				     const struct ts_record *r)
+{
+	const unsigned char *p = (const unsigned char *)r + f->offset;
+	uint16_t v16;
+	uint32_t v32;
+	uint64_t v64;
+
+	switch (f->kind) {
+	case TS_FK_U8:
+	case TS_FK_STATE_NAME:
+		return *p;
+	case TS_FK_U16:
+		memcpy(&v16, p, sizeof(v16));
+		return v16;
+	case TS_FK_U32:
+		memcpy(&v32, p, sizeof(v32));
+		return v32;
+	case TS_FK_U64:
+		memcpy(&v64, p, sizeof(v64));
+		return v64;
+	case TS_FK_BITS:
+		return (*p >> f->bit_shift) & ((1u << f->bit_width) - 1);
+	default:
+		return 0;
+	}
+}
 
 #endif

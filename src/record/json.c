@@ -22,15 +22,46 @@ static int put(struct out *o, const char *s, size_t n)
 	return 0;
 }
 
+static int put_key(struct out *o, const struct ts_field *f)
+{
+	if ((size_t)(o->end - o->p) < TS_JSON_KEY_PAD)
+		return put(o, f->json_key, f->json_key_len);
+	memcpy(o->p, f->json_key, TS_JSON_KEY_PAD);
+	o->p += f->json_key_len;
+	return 0;
+}
+
+static const char digits2[] = "00010203040506070809"
+			      "10111213141516171819"
+			      "20212223242526272829"
+			      "30313233343536373839"
+			      "40414243444546474849"
+			      "50515253545556575859"
+			      "60616263646566676869"
+			      "70717273747576777879"
+			      "80818283848586878889"
+			      "90919293949596979899";
+
+/* Two digits per division: most values are small, but counters and the
+ * timestamp are 10-20 digits long. */
 static int put_u64(struct out *o, uint64_t v)
 {
 	char tmp[20];
-	size_t n = 0;
-	do {
-		tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	return put(o, tmp + sizeof(tmp) - n, n);
+	char *p = tmp + sizeof(tmp);
+
+	while (v >= 100) {
+		unsigned d = (unsigned)(v % 100) * 2;
+		v /= 100;
+		*--p = digits2[d + 1];
+		*--p = digits2[d];
+	}
+	if (v >= 10) {
+		*--p = digits2[v * 2 + 1];
+		*--p = digits2[v * 2];
+	} else {
+		*--p = (char)('0' + v);
+	}
+	return put(o, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 static int put_str(struct out *o, const char *s)
@@ -58,14 +89,31 @@ static int put_str(struct out *o, const char *s)
 	return put(o, "\"", 1);
 }
 
+/* IPv4 by hand: glibc's inet_ntop formats it through sprintf. IPv6 keeps
+ * inet_ntop, whose RFC 5952 zero compression is worth not rewriting. */
 static int put_addr(struct out *o, const struct ts_record *r,
 		    const unsigned char *a)
 {
-	char txt[INET6_ADDRSTRLEN];
-	int af = r->family == AF_INET6 ? AF_INET6 : AF_INET;
-	if (!inet_ntop(af, a, txt, sizeof(txt)))
-		return -1;
-	return put_str(o, txt);
+	char txt[INET6_ADDRSTRLEN + 2], *p = txt;
+
+	*p++ = '"';
+	if (r->family != AF_INET6) {
+		for (int i = 0; i < 4; i++) {
+			unsigned v = a[i];
+			if (v >= 100)
+				*p++ = (char)('0' + v / 100);
+			if (v >= 10)
+				*p++ = (char)('0' + v / 10 % 10);
+			*p++ = (char)('0' + v % 10);
+			*p++ = i < 3 ? '.' : '"';
+		}
+	} else {
+		if (!inet_ntop(AF_INET6, a, p, INET6_ADDRSTRLEN))
+			return -1;
+		p += strlen(p);
+		*p++ = '"';
+	}
+	return put(o, txt, (size_t)(p - txt));
 }
 
 static int put_value(struct out *o, const struct ts_field *f,
@@ -98,10 +146,7 @@ size_t json_record(char *out, size_t cap, const struct ts_record *r)
 		const struct ts_field *f = &ts_fields[i];
 		if (!ts_field_present(f, r))
 			continue;
-		size_t nlen = strlen(f->name);
-		if (put(&o, &sep, 1) || put(&o, "\"", 1) ||
-		    put(&o, f->name, nlen) || put(&o, "\":", 2) ||
-		    put_value(&o, f, r))
+		if (put(&o, &sep, 1) || put_key(&o, f) || put_value(&o, f, r))
 			return 0;
 		sep = ',';
 	}

@@ -191,6 +191,22 @@ static void check_against_ref(const struct ts_field *f, uint32_t ref_max)
 	check_failures++;
 }
 
+/* The prebuilt JSON keys: exactly "\"name\":", NUL-padded within
+ * TS_JSON_KEY_PAD (json.c copies the whole pad at once). */
+static void test_json_keys(void)
+{
+	for (size_t i = 0; i < ts_nfields; i++) {
+		const struct ts_field *f = &ts_fields[i];
+		char want[TS_JSON_KEY_PAD + 8];
+		int n = snprintf(want, sizeof(want), "\"%s\":", f->name);
+		CHECK(n > 0 && (size_t)n < TS_JSON_KEY_PAD);
+		CHECK_EQ(f->json_key_len, n);
+		CHECK(memcmp(f->json_key, want, (size_t)n) == 0);
+		for (size_t j = (size_t)n; j < TS_JSON_KEY_PAD; j++)
+			CHECK(f->json_key[j] == '\0');
+	}
+}
+
 int main(void)
 {
 	char buf[PATH_MAX];
@@ -198,6 +214,7 @@ int main(void)
 	size_t missing = 0;
 
 	test_table();
+	test_json_keys();
 	if (!load_refs(ref_path(buf, sizeof(buf)))) {
 		if (check_failures)
 			return check_exit();

@@ -94,6 +94,10 @@ static void test_addresses(void)
 	check_addr(AF_INET, "127.0.0.1", "127.0.0.1");
 	check_addr(AF_INET, "10.255.0.254", "10.255.0.254");
 	check_addr(AF_INET, "0.0.0.0", "0.0.0.0");
+	/* every octet width (1, 2, 3 digits) and the extremes */
+	check_addr(AF_INET, "255.255.255.255", "255.255.255.255");
+	check_addr(AF_INET, "1.22.100.9", "1.22.100.9");
+	check_addr(AF_INET, "99.100.199.200", "99.100.199.200");
 	/* RFC 5952: lower case, longest zero run (first on a tie) as "::",
 	 * never for a single zero field, mixed notation for v4-mapped */
 	check_addr(AF_INET6, "::1", "::1");
