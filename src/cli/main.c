@@ -122,10 +122,14 @@ static void flush_sinks(struct daemon *d)
 {
 	if (reopen_requested) {
 		reopen_requested = 0;
-		for (unsigned i = 0; i < d->nsinks; i++)
-			if (sink_reopen(d->sinks[i]) < 0)
-				fprintf(stderr, "tcpscope: cannot reopen %s: %s\n",
-					d->sinks[i]->url, strerror(errno));
+		for (unsigned i = 0; i < d->nsinks; i++) {
+			int rc = sink_reopen(d->sinks[i]);
+			/* the old file stays open: records keep landing there */
+			if (rc < 0)
+				fprintf(stderr, "tcpscope: cannot reopen %s: %s; "
+					"still writing to the file already open\n",
+					d->sinks[i]->url, strerror(-rc));
+		}
 	}
 	for (unsigned i = 0; i < d->nsinks; i++)
 		(void)sink_flush(d->sinks[i]);
@@ -135,9 +139,12 @@ static void print_sink_stats(struct daemon *d)
 {
 	for (unsigned i = 0; i < d->nsinks; i++) {
 		const struct sink_stats *s = &d->sinks[i]->st;
-		fprintf(stderr, "; %s: %llu sent, %llu dropped",
+		fprintf(stderr, "; %s: %llu sent, %llu dropped (%llu oversize), "
+			"%llu errors",
 			d->sinks[i]->url, (unsigned long long)s->records,
-			(unsigned long long)s->dropped);
+			(unsigned long long)s->dropped,
+			(unsigned long long)s->oversize,
+			(unsigned long long)s->errors);
 	}
 	fputc('\n', stderr);
 }

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <linux/netlink.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -71,14 +70,4 @@ int nl_sock_recv(int fd, void *buf, size_t cap, size_t *len_out)
 		return -EPROTO;
 	*len_out = (size_t)n;
 	return 0;
-}
-
-int nl_sock_wait(int fd, int timeout_ms)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	int n = poll(&p, 1, timeout_ms);
-
-	if (n < 0)
-		return -errno;
-	return n > 0;
 }

@@ -32,8 +32,4 @@ int nl_sock_send(int fd, const void *req, size_t len);
  * from the kernel; other -errno. */
 int nl_sock_recv(int fd, void *buf, size_t cap, size_t *len_out);
 
-/* Waits up to timeout_ms for fd to become readable: 1 ready, 0 timeout,
- * -errno (EINTR is returned so callers can look at their stop flag). */
-int nl_sock_wait(int fd, int timeout_ms);
-
 #endif

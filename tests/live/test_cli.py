@@ -315,6 +315,42 @@ def check_sighup(tmp):
               "(record_counter not 1..%d)" % len(counters))
 
 
+def check_sighup_reopen_fails(tmp):
+    """SIGHUP when the file's directory is gone: one line naming the
+    destination and the reason; the daemon goes on writing to the file it
+    still holds, so nothing is dropped."""
+    sub = os.path.join(tmp, "gone")
+    os.mkdir(sub)
+    path = os.path.join(sub, "out.jsonl")
+    kept = os.path.join(tmp, "kept.jsonl")
+    with Daemon(["--interval", "200ms", "--dest", "file:" + path]
+                + SMALL) as d:
+        require(d.read_summary(10) is not None, "reopen test: no poll 1")
+        os.rename(path, kept)
+        os.rmdir(sub)
+        d.signal(signal.SIGHUP)
+        for _ in range(2):
+            require(d.read_summary(10) is not None,
+                    "reopen test: polls stopped after a failed reopen")
+        check(d.p.poll() is None, "a failed reopen ended the daemon")
+        d.signal(signal.SIGTERM)
+        rc, out, err = d.wait(5)
+        text = "".join(d.err_lines) + err
+        check(rc == 0, "reopen test: exit %d after SIGTERM" % rc)
+        lines = [ln for ln in text.splitlines() if "cannot reopen" in ln]
+        check(len(lines) == 1 and path in lines[0]
+              and "No such file or directory" in lines[0],
+              "reopen test: expected one 'cannot reopen' line naming %s "
+              "and ENOENT, got %r" % (path, lines))
+        check(" 0 dropped" in text.splitlines()[-1] if text else False,
+              "reopen test: records dropped: %r" % text.splitlines()[-1:])
+    reported = {int(m) for m in re.findall(r"tcpscope: poll (\d+):", text)}
+    polls = {r["poll_seq"] for r in file_records(kept)}
+    check(len(reported) >= 2 and polls == reported,
+          "reopen test: the kept file has polls %r, the daemon reported %r"
+          % (sorted(polls), sorted(reported)))
+
+
 def check_null_and_two_dests(tmp):
     rc, out, err = run(["--once", "--dest", "null"] + SMALL)
     check(rc == 0, "--dest null: exit %d" % rc)
@@ -354,6 +390,7 @@ def test():
             check_stop_during_polls()
             check_file_dest(tmp)
             check_sighup(tmp)
+            check_sighup_reopen_fails(tmp)
             check_null_and_two_dests(tmp)
     finally:
         lis.close()
