@@ -258,3 +258,21 @@ class Daemon:
     def __exit__(self, *a):
         self.kill()
         return False
+
+
+class SocketKeeper:
+    """Holds the sockets a test opens and closes them all at the end."""
+
+    def __init__(self):
+        self.socks = []
+
+    def keep(self, s):
+        self.socks.append(s)
+        return s
+
+    def close(self):
+        for s in self.socks:
+            try:
+                s.close()
+            except OSError:
+                pass

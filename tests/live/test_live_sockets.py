@@ -14,7 +14,7 @@ import os
 import socket
 import time
 
-from livelib import (Skip, check, dump, dump_light, main, require,
+from livelib import (Skip, SocketKeeper, check, dump, dump_light, main, require,
                      tuple_of, have_ipv6_loopback, in_own_netns)
 
 C2S = 12345  # client -> server bytes
@@ -95,25 +95,14 @@ def addr(sockname):
     return (sockname[0], sockname[1])
 
 
-class World:
+class World(SocketKeeper):
     def __init__(self):
-        self.socks = []
+        super().__init__()
         self.expects = []
 
     def ports(self):
         return {p for e in self.expects for p in (e.tuple[1], e.tuple[3])
                 if p}
-
-    def keep(self, s):
-        self.socks.append(s)
-        return s
-
-    def close(self):
-        for s in self.socks:
-            try:
-                s.close()
-            except OSError:
-                pass
 
     def family_sockets(self, af, host):
         fam = int(af)

@@ -18,7 +18,7 @@ import socket
 import subprocess
 import time
 
-from livelib import (Fail, Skip, check, dump, have_ipv6_loopback,
+from livelib import (Fail, Skip, SocketKeeper, check, dump, have_ipv6_loopback,
                      in_own_netns, main, require)
 
 MAX_SOCKETS = 5000
@@ -106,21 +106,7 @@ def tcpscope_set(recs):
     return out
 
 
-class Sockets:
-    def __init__(self):
-        self.socks = []
-
-    def keep(self, s):
-        self.socks.append(s)
-        return s
-
-    def close(self):
-        for s in self.socks:
-            try:
-                s.close()
-            except OSError:
-                pass
-
+class Sockets(SocketKeeper):
     def listener(self, af, host, v6only=None, backlog=8, device=None):
         s = self.keep(socket.socket(af, socket.SOCK_STREAM))
         if v6only is not None:

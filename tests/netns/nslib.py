@@ -27,6 +27,18 @@ SIOCGIFFLAGS = 0x8913
 SIOCSIFFLAGS = 0x8914
 IFF_UP = 0x1
 
+# Runs inside a namespace: listen on 127.0.0.1:PORT (argv[1]), connect to
+# itself, print "ready <client port>", hold everything until stdin closes.
+SELF_CONNECT = r'''
+import socket, sys
+port = int(sys.argv[1])
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("127.0.0.1", port)); l.listen(8)
+c = socket.create_connection(("127.0.0.1", port)); a, _ = l.accept()
+print("ready", c.getsockname()[1], flush=True)
+sys.stdin.read()
+'''
+
 _T0 = time.monotonic()
 
 

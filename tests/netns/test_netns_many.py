@@ -14,24 +14,13 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nslib import (PREFIX, Pairs, at_cleanup, check, fail, full, key,  # noqa: E402
+from nslib import (PREFIX, SELF_CONNECT, Pairs, at_cleanup, check, fail, full, key,  # noqa: E402
                    kill_proc, log, main, ns_add, ns_inode, ns_path,
                    port_filter, run_once, step, tcpscope_bin, tmpdir)
 
 N = 50
 BASE_PORT = 20000
 
-# Runs inside the namespace: listen on 127.0.0.1:PORT, connect to itself,
-# report the client's port, hold everything until stdin closes.
-CHILD = r'''
-import socket, sys
-port = int(sys.argv[1])
-l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(("127.0.0.1", port)); l.listen(8)
-c = socket.create_connection(("127.0.0.1", port)); a, _ = l.accept()
-print("ready", c.getsockname()[1], flush=True)
-sys.stdin.read()
-'''
 
 
 PID_RE = re.compile(r'^pid:(\d+)(\D.*)?$')
@@ -62,7 +51,7 @@ def body():
     with step('start one listener+connection process per namespace'):
         for i, n in enumerate(names):
             p = subprocess.Popen(
-                ['ip', 'netns', 'exec', n, sys.executable, '-c', CHILD,
+                ['ip', 'netns', 'exec', n, sys.executable, '-c', SELF_CONNECT,
                  str(BASE_PORT + i)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
             at_cleanup(kill_proc, p)

@@ -10,20 +10,10 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nslib import (Pairs, at_cleanup, check, fail, full, key, kill_proc,  # noqa: E402
+from nslib import (SELF_CONNECT, Pairs, at_cleanup, check, fail, full, key, kill_proc,  # noqa: E402
                    log, main, port_filter, run_once, step, tcpscope_bin)
 
 PORT = 20777
-# sh stays the parent of python: two processes in the namespace.
-SCRIPT = r'''
-import socket, sys
-port = int(sys.argv[1])
-l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(("127.0.0.1", port)); l.listen(8)
-c = socket.create_connection(("127.0.0.1", port)); a, _ = l.accept()
-print("ready", c.getsockname()[1], flush=True)
-sys.stdin.read()
-'''
 NAME_RE = re.compile(r'^pid:(\d+)(\D.*)?$')
 
 
@@ -31,10 +21,11 @@ def body():
     binary = tcpscope_bin()
     host_ino = os.stat('/proc/self/ns/net').st_ino
     with step('unshare -n: namespace without a bind mount'):
+        # sh stays the parent of python: two processes in the namespace
         p = subprocess.Popen(
             ['unshare', '-n', 'sh', '-c',
              'ip link set lo up && "$0" -c "$1" "$2"; exit $?',
-             sys.executable, SCRIPT, str(PORT)],
+             sys.executable, SELF_CONNECT, str(PORT)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
             start_new_session=True)
         at_cleanup(kill_proc, p)

@@ -72,6 +72,22 @@ static inline void st_sandbox(void)
 	close(fd);
 }
 
+/* The loopback address of af, port 0 (the kernel picks); its length. */
+static inline socklen_t st_loopback(int af, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (af == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)ss;
+		a->sin_family = AF_INET;
+		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		return sizeof(*a);
+	}
+	struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+	a->sin6_family = AF_INET6;
+	a->sin6_addr = in6addr_loopback;
+	return sizeof(*a);
+}
+
 /* n established loopback pairs (IPv4, and IPv6 when available), kept open
  * for the life of the test. Returns the sockets made (incl. listeners). */
 static inline int st_make_conns(int n)
@@ -79,21 +95,10 @@ static inline int st_make_conns(int n)
 	int made = 0;
 	for (int fam = 0; fam < 2; fam++) {
 		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
+		socklen_t sl;
 		int af = fam ? AF_INET6 : AF_INET;
 		int l = socket(af, SOCK_STREAM, 0);
-		memset(&ss, 0, sizeof(ss));
-		if (af == AF_INET) {
-			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-			a->sin_family = AF_INET;
-			a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-			sl = sizeof(*a);
-		} else {
-			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-			a->sin6_family = AF_INET6;
-			a->sin6_addr = in6addr_loopback;
-			sl = sizeof(*a);
-		}
+		sl = st_loopback(af, &ss);
 		if (l < 0 || bind(l, (struct sockaddr *)&ss, sl) < 0 ||
 		    listen(l, 4096) < 0 ||
 		    getsockname(l, (struct sockaddr *)&ss, &sl) < 0) {
@@ -186,18 +191,7 @@ static inline int st_udp_rx(int af, char *url, size_t urllen, const char *q)
 	socklen_t sl;
 	int fd = socket(af, SOCK_DGRAM | SOCK_CLOEXEC, 0), sz = 64 << 20;
 	char txt[64];
-	memset(&ss, 0, sizeof(ss));
-	if (af == AF_INET) {
-		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-		a->sin_family = AF_INET;
-		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		sl = sizeof(*a);
-	} else {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-		a->sin6_family = AF_INET6;
-		a->sin6_addr = in6addr_loopback;
-		sl = sizeof(*a);
-	}
+	sl = st_loopback(af, &ss);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, sl) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
 		if (fd >= 0)
