@@ -39,8 +39,8 @@ static long tv_us(struct timeval tv)
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: cputime [-n K] [-o OUT] [-r REPORT] -- CMD [ARGS...]\n");
+	fprintf(stderr, "usage: cputime [-n K] [-o OUT] [-r REPORT] -- CMD "
+			"[ARGS...]\n");
 	exit(2);
 }
 
@@ -86,7 +86,8 @@ static int run_once(const struct opts *o, struct rusage *sum)
 	}
 	if (pid == 0) {
 		if (o->out) {
-			int fd = open(o->out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+			int fd = open(o->out, O_WRONLY | O_CREAT | O_TRUNC,
+				      0644);
 			if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0) {
 				perror("cputime: open output");
 				_exit(127);
@@ -132,8 +133,9 @@ int main(int argc, char **argv)
 		perror("cputime: report");
 		return 1;
 	}
-	fprintf(rep, "cputime runs=%ld user_us=%ld sys_us=%ld wall_us=%ld "
-		     "failed=%ld\n",
+	fprintf(rep,
+		"cputime runs=%ld user_us=%ld sys_us=%ld wall_us=%ld "
+		"failed=%ld\n",
 		o.runs, tv_us(sum.ru_utime), tv_us(sum.ru_stime),
 		(t1.tv_sec - t0.tv_sec) * 1000000L +
 			(t1.tv_nsec - t0.tv_nsec) / 1000L,

@@ -39,13 +39,14 @@
  * and sizes it by the largest recv buffer seen so far; 64 KiB never
  * truncates. */
 #define DEFAULT_BUF (64 * 1024)
-#define RCVBUF (1 << 20)
+#define RCVBUF	    (1 << 20)
 
 /* Bit for INET_DIAG_x in idiag_ext: the kernel tests 1 << (x - 1). */
-#define EXT(x) (1u << ((x) - 1))
-#define DIAG_EXT                                                              \
-	(EXT(INET_DIAG_INFO) | EXT(INET_DIAG_VEGASINFO) | EXT(INET_DIAG_CONG) | \
-	 EXT(INET_DIAG_TOS) | EXT(INET_DIAG_TCLASS) | EXT(INET_DIAG_SKMEMINFO))
+#define EXT(x) (1u << ((x)-1))
+#define DIAG_EXT                                                               \
+	(EXT(INET_DIAG_INFO) | EXT(INET_DIAG_VEGASINFO) |                      \
+	 EXT(INET_DIAG_CONG) | EXT(INET_DIAG_TOS) | EXT(INET_DIAG_TCLASS) |    \
+	 EXT(INET_DIAG_SKMEMINFO))
 /* Every real TCP state, 1 (ESTABLISHED) .. 12 (NEW_SYN_RECV). */
 #define ALL_STATES 0x1ffeu
 

@@ -33,10 +33,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define FD_BUDGET 18000		/* fds one child may hold */
-#define FD_RESERVE 64		/* stdio, pipes, listeners' slack */
-#define PAIRS_PER_LISTENER 2048 /* keeps each port search short */
-#define MAX_CHILDREN 64
+#define FD_BUDGET	   18000 /* fds one child may hold */
+#define FD_RESERVE	   64	 /* stdio, pipes, listeners' slack */
+#define PAIRS_PER_LISTENER 2048	 /* keeps each port search short */
+#define MAX_CHILDREN	   64
 
 struct plan {
 	long pairs_v4;
@@ -175,8 +175,8 @@ static long pairs_per_child(void)
 	struct rlimit rl;
 	long budget = FD_BUDGET;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max != RLIM_INFINITY &&
-	    (long)rl.rlim_max < budget)
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_max != RLIM_INFINITY && (long)rl.rlim_max < budget)
 		budget = (long)rl.rlim_max;
 	budget -= FD_RESERVE;
 	/* each listener serves PAIRS_PER_LISTENER pairs = 2x that many fds */
@@ -265,7 +265,8 @@ static int spawn(long pairs, long v6pct, int send_data, pid_t *pids,
 	int n = (int)((pairs + per - 1) / per);
 
 	if (n > MAX_CHILDREN) {
-		fprintf(stderr, "loadgen: %ld pairs need more than %d children\n",
+		fprintf(stderr,
+			"loadgen: %ld pairs need more than %d children\n",
 			pairs, MAX_CHILDREN);
 		return -1;
 	}
@@ -312,7 +313,8 @@ int main(int argc, char **argv)
 	if (spawn(n / 2, v6pct, send_data, pids, &nchild, ready, holdp) < 0)
 		return 1;
 	if (wait_ready(ready[0], nchild) < 0) {
-		fprintf(stderr, "loadgen: a child failed or stopped; cleaning up\n");
+		fprintf(stderr,
+			"loadgen: a child failed or stopped; cleaning up\n");
 		close(holdp[1]);
 		reap(pids, nchild);
 		return 1;

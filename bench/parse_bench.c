@@ -29,8 +29,8 @@
 #define TS_FIXTURES_DEFAULT "../shared/fixtures/sockdiag"
 #endif
 #define CAPTURE_SUBDIR "/netlink_packets_capture/20k"
-#define MAX_FILES 4096
-#define JSON_BUF (64 * 1024) /* a sink-sized buffer, flushed when full */
+#define MAX_FILES      4096
+#define JSON_BUF       (64 * 1024) /* a sink-sized buffer, flushed when full */
 
 struct datagram {
 	unsigned char *data;
@@ -77,9 +77,9 @@ static int load_file(const char *dir, const char *name, struct datagram *d)
 	long sz = ftell(f);
 	rewind(f);
 	d->data = sz > 0 ? malloc((size_t)sz) : NULL;
-	d->len = d->data && fread(d->data, 1, (size_t)sz, f) == (size_t)sz ?
-			 (size_t)sz :
-			 0;
+	d->len = d->data && fread(d->data, 1, (size_t)sz, f) == (size_t)sz
+			 ? (size_t)sz
+			 : 0;
 	fclose(f);
 	return 0;
 }
@@ -240,7 +240,8 @@ int main(int argc, char **argv)
 		dir = default_dir(dbuf, sizeof(dbuf));
 	if (load_corpus(dir, &c) < 0) {
 		printf("parse_bench: skipped: no captures in %s (set "
-		       "TCPSCOPE_FIXTURES)\n", dir);
+		       "TCPSCOPE_FIXTURES)\n",
+		       dir);
 		return 0;
 	}
 	printf("parse_bench: %zu datagrams, %zu bytes, %ld repetitions\n", c.n,

@@ -56,8 +56,8 @@ struct daemon {
 	/* poll hand-off to the extra workers */
 	pthread_mutex_t lock; /* also serialises sink writes */
 	pthread_cond_t cond;
-	uint64_t poll_gen;   /* bumped to start a poll */
-	unsigned running;    /* extra workers still polling */
+	uint64_t poll_gen; /* bumped to start a poll */
+	unsigned running;  /* extra workers still polling */
 	uint64_t poll_seq;
 	int quitting;
 };
@@ -124,10 +124,13 @@ static void flush_sinks(struct daemon *d)
 		reopen_requested = 0;
 		for (unsigned i = 0; i < d->nsinks; i++) {
 			int rc = sink_reopen(d->sinks[i]);
-			/* the old file stays open: records keep landing there */
+			/* the old file stays open: records keep landing there
+			 */
 			if (rc < 0)
-				fprintf(stderr, "tcpscope: cannot reopen %s: %s; "
-					"still writing to the file already open\n",
+				fprintf(stderr,
+					"tcpscope: cannot reopen %s: %s; "
+					"still writing to the file already "
+					"open\n",
 					d->sinks[i]->url, strerror(-rc));
 		}
 	}
@@ -139,7 +142,8 @@ static void print_sink_stats(struct daemon *d)
 {
 	for (unsigned i = 0; i < d->nsinks; i++) {
 		const struct sink_stats *s = &d->sinks[i]->st;
-		fprintf(stderr, "; %s: %llu sent, %llu dropped (%llu oversize), "
+		fprintf(stderr,
+			"; %s: %llu sent, %llu dropped (%llu oversize), "
 			"%llu errors",
 			d->sinks[i]->url, (unsigned long long)s->records,
 			(unsigned long long)s->dropped,
@@ -178,7 +182,8 @@ static void sleep_until(uint64_t deadline_ns)
 		.tv_nsec = (long)(deadline_ns % 1000000000ull),
 	};
 	while (!stop_requested &&
-	       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+	       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
+		       EINTR)
 		;
 }
 
@@ -383,8 +388,8 @@ static int run_replay(struct daemon *d)
 
 	flush_sinks(d);
 	if (rc < 0) {
-		fprintf(stderr, "tcpscope: cannot replay %s: %s\n", d->opt.replay,
-			strerror(-rc));
+		fprintf(stderr, "tcpscope: cannot replay %s: %s\n",
+			d->opt.replay, strerror(-rc));
 		return rc;
 	}
 	if (!d->opt.quiet) {

@@ -19,39 +19,56 @@ static const char usage[] =
 	"Polling:\n"
 	"  --once                 poll once and exit (same as --count 1)\n"
 	"  --interval DURATION    time between polls: N[ms|s|m] (default 10s)\n"
-	"  --count N              stop after N polls (default: until SIGINT/TERM)\n"
+	"  --count N              stop after N polls (default: until "
+	"SIGINT/TERM)\n"
 	"  --family F             inet, inet6 or all (default all)\n"
 	"  --states LIST          comma-separated TCP states: established,\n"
 	"                         syn-sent, syn-recv, fin-wait-1, fin-wait-2,\n"
-	"                         time-wait, close, close-wait, last-ack, listen,\n"
-	"                         closing, new-syn-recv, bound-inactive, or all\n"
-	"                         (default all = every real state; bound-inactive\n"
-	"                         must be named: its dump walks the bind table)\n"
-	"  --attrs LIST           attributes to ask for: info, cong, tos, tclass,\n"
-	"                         skmeminfo, vegasinfo (also brings dctcp and bbr\n"
+	"                         time-wait, close, close-wait, last-ack, "
+	"listen,\n"
+	"                         closing, new-syn-recv, bound-inactive, or "
+	"all\n"
+	"                         (default all = every real state; "
+	"bound-inactive\n"
+	"                         must be named: its dump walks the bind "
+	"table)\n"
+	"  --attrs LIST           attributes to ask for: info, cong, tos, "
+	"tclass,\n"
+	"                         skmeminfo, vegasinfo (also brings dctcp and "
+	"bbr\n"
 	"                         info), meminfo; default = all but meminfo.\n"
 	"                         Fewer attributes cost the kernel less.\n"
 	"\n"
 	"Namespaces:\n"
-	"  --netns SEL            all (default), host, or NAME[,NAME...]: bind-mount\n"
+	"  --netns SEL            all (default), host, or NAME[,NAME...]: "
+	"bind-mount\n"
 	"                         names, pid:PID names, host\n"
 	"  --netns-dirs LIST      bind-mount directories to scan (default\n"
 	"                         /run/netns,/run/docker/netns)\n"
-	"  --workers N            poll threads sharing the namespaces (default 1)\n"
+	"  --workers N            poll threads sharing the namespaces (default "
+	"1)\n"
 	"\n"
 	"Output:\n"
-	"  --format FMT           json, protobuf or protobuf-list: the format of\n"
+	"  --format FMT           json, protobuf or protobuf-list: the format "
+	"of\n"
 	"                         destinations without format= (default: json\n"
-	"                         for stdout and file, protobuf-list otherwise)\n"
-	"  --dest URL             destination, repeatable; every record goes to\n"
+	"                         for stdout and file, protobuf-list "
+	"otherwise)\n"
+	"  --dest URL             destination, repeatable; every record goes "
+	"to\n"
 	"                         every destination:\n"
 	"                           stdout (default), null (counts only),\n"
 	"                           file:PATH (append; reopened on SIGHUP),\n"
-	"                           udp://HOST:PORT (HOST: name, IPv4, [IPv6]),\n"
-	"                           unix:PATH (stream), unixgram:PATH (datagram)\n"
-	"                         options: URL?format=FMT&max_bytes=N&max_rows=N\n"
-	"                           &wait_ms=N (&buffer=N for unix:); max_bytes\n"
-	"                           bounds a datagram/frame (udp: 65507, unixgram:\n"
+	"                           udp://HOST:PORT (HOST: name, IPv4, "
+	"[IPv6]),\n"
+	"                           unix:PATH (stream), unixgram:PATH "
+	"(datagram)\n"
+	"                         options: "
+	"URL?format=FMT&max_bytes=N&max_rows=N\n"
+	"                           &wait_ms=N (&buffer=N for unix:); "
+	"max_bytes\n"
+	"                           bounds a datagram/frame (udp: 65507, "
+	"unixgram:\n"
 	"                           the socket's limit, unix: 1 MiB, files:\n"
 	"                           256 KiB), max_rows its records (1000),\n"
 	"                           wait_ms what a slow peer may cost a poll\n"
@@ -60,8 +77,10 @@ static const char usage[] =
 	"  --quiet                no per-poll summary line on stderr\n"
 	"\n"
 	"Other:\n"
-	"  --replay FILE.pcap     decode a netlink capture (link type 253, e.g.\n"
-	"                         recorded on an nlmon interface) instead of polling\n"
+	"  --replay FILE.pcap     decode a netlink capture (link type 253, "
+	"e.g.\n"
+	"                         recorded on an nlmon interface) instead of "
+	"polling\n"
 	"  --help, --version\n"
 	"\n"
 	"Exit status: 0 success, 1 runtime failure, 2 invalid usage.\n"
@@ -146,9 +165,11 @@ static int parse_dirs(const char *arg, struct ts_options *o, FILE *err)
 	o->nnetns_dirs = 0;
 	for (char *tok = strtok(p, ","); tok; tok = strtok(NULL, ",")) {
 		if (o->nnetns_dirs == 8)
-			return bad(err, "netns-dirs", arg, "at most 8 directories");
+			return bad(err, "netns-dirs", arg,
+				   "at most 8 directories");
 		if (tok[0] != '/')
-			return bad(err, "netns-dirs", tok, "expected an absolute path");
+			return bad(err, "netns-dirs", tok,
+				   "expected an absolute path");
 		o->netns_dirs[o->nnetns_dirs++] = tok;
 	}
 	return 0;
@@ -166,7 +187,8 @@ static int apply(int c, const char *arg, struct ts_options *o, FILE *out,
 		if (ts_parse_duration_ms(arg, &o->interval_ms) < 0 ||
 		    o->interval_ms == 0)
 			return bad(err, "interval", arg,
-				   "expected N[ms|s|m], N > 0 (e.g. 500ms, 10s, 1m)");
+				   "expected N[ms|s|m], N > 0 (e.g. 500ms, "
+				   "10s, 1m)");
 		return 0;
 	case OPT_COUNT:
 		if (ts_parse_u64(arg, 1, UINT64_MAX, &o->count) < 0)
@@ -180,18 +202,21 @@ static int apply(int c, const char *arg, struct ts_options *o, FILE *out,
 		else if (strcmp(arg, "all") == 0)
 			o->families = POLL_FAM_INET | POLL_FAM_INET6;
 		else
-			return bad(err, "family", arg, "expected inet, inet6 or all");
+			return bad(err, "family", arg,
+				   "expected inet, inet6 or all");
 		return 0;
 	case OPT_STATES:
 		if (ts_states_parse(arg, &o->states) < 0)
-			return bad(err, "states", arg,
-				   "expected TCP state names or all (see --help)");
+			return bad(
+				err, "states", arg,
+				"expected TCP state names or all (see --help)");
 		return 0;
 	case OPT_ATTRS:
 		if (nl_ext_parse(arg, &o->ext, NULL, NULL) < 0)
-			return bad(err, "attrs", arg,
-				   "expected info, cong, tos, tclass, skmeminfo, "
-				   "vegasinfo, meminfo, default or all");
+			return bad(
+				err, "attrs", arg,
+				"expected info, cong, tos, tclass, skmeminfo, "
+				"vegasinfo, meminfo, default or all");
 		return 0;
 	case OPT_FORMAT:
 		if (sink_format_parse(arg, &o->format) < 0)
@@ -200,7 +225,8 @@ static int apply(int c, const char *arg, struct ts_options *o, FILE *out,
 		return 0;
 	case OPT_DEST:
 		if (o->ndests == TS_MAX_DESTS)
-			return bad(err, "dest", arg, "too many destinations (max 16)");
+			return bad(err, "dest", arg,
+				   "too many destinations (max 16)");
 		o->dests[o->ndests++] = arg;
 		return 0;
 	case OPT_QUIET:
@@ -255,8 +281,9 @@ int ts_options_parse(int argc, char **argv, struct ts_options *o, FILE *out,
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
 		if (c == '?') {
-			fprintf(err, "tcpscope: unknown or incomplete option '%s' "
-				     "(see --help)\n",
+			fprintf(err,
+				"tcpscope: unknown or incomplete option '%s' "
+				"(see --help)\n",
 				argv[optind - 1]);
 			return -EINVAL;
 		}
@@ -265,7 +292,8 @@ int ts_options_parse(int argc, char **argv, struct ts_options *o, FILE *out,
 			return rc;
 	}
 	if (optind < argc) {
-		fprintf(err, "tcpscope: unexpected argument '%s' (see --help)\n",
+		fprintf(err,
+			"tcpscope: unexpected argument '%s' (see --help)\n",
 			argv[optind]);
 		return -EINVAL;
 	}

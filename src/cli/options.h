@@ -32,7 +32,7 @@ struct ts_options {
 	const char *netns;	   /* "all", "host" or NAME[,NAME...] */
 	const char *netns_dirs[8]; /* bind-mount directories */
 	unsigned nnetns_dirs;
-	unsigned workers;	   /* poll threads */
+	unsigned workers; /* poll threads */
 };
 
 int ts_options_parse(int argc, char **argv, struct ts_options *o, FILE *out,

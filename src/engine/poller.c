@@ -178,8 +178,8 @@ static unsigned fill(struct poll_loop *l, struct poll_target *const *targets,
 	return inflight;
 }
 
-static void fail_inflight(struct poll_loop *l, struct poll_target *const *targets,
-			  size_t n, int err)
+static void fail_inflight(struct poll_loop *l,
+			  struct poll_target *const *targets, size_t n, int err)
 {
 	for (size_t i = 0; i < n; i++)
 		if (targets[i]->busy)
@@ -209,7 +209,8 @@ int poll_loop_run(struct poll_loop *l, struct poll_target *const *targets,
 		if (k < 0 && errno == EINTR)
 			continue; /* a signal ends the loop after this poll */
 		if (k <= 0) {
-			fail_inflight(l, targets, n, k < 0 ? -errno : -ETIMEDOUT);
+			fail_inflight(l, targets, n,
+				      k < 0 ? -errno : -ETIMEDOUT);
 			break;
 		}
 		for (int i = 0; i < k; i++) {

@@ -21,7 +21,7 @@
 #define NLM_F_CAPPED 0x100
 #endif
 
-#define ATTR_HDR ((size_t)sizeof(struct rtattr))
+#define ATTR_HDR  ((size_t)sizeof(struct rtattr))
 #define ALIGN4(x) (((x) + 3u) & ~(size_t)3u)
 
 /* Copies min(len, cap) bytes and zeroes the rest: attributes grow with the
@@ -112,7 +112,8 @@ static int decode_attr(struct ts_record *rec, unsigned type,
 		break;
 	}
 	case INET_DIAG_INFO:
-		rec->tcp_info_size = len > UINT16_MAX ? UINT16_MAX : (uint16_t)len;
+		rec->tcp_info_size =
+			len > UINT16_MAX ? UINT16_MAX : (uint16_t)len;
 		copy_fit(&rec->info, sizeof(rec->info), p, len);
 		break;
 	case INET_DIAG_CONG:
@@ -178,7 +179,8 @@ int nl_decode_attrs(const void *attrs, size_t len, struct ts_record *rec,
 			return -EBADMSG;
 		/* NLA_F_NESTED / NLA_F_NET_BYTEORDER are not type bits */
 		unsigned type = rta.rta_type & 0x3fff;
-		if (!decode_attr(rec, type, p + ATTR_HDR, rta.rta_len - ATTR_HDR))
+		if (!decode_attr(rec, type, p + ATTR_HDR,
+				 rta.rta_len - ATTR_HDR))
 			(*unknown)++;
 		size_t step = ALIGN4(rta.rta_len);
 		if (step >= len)
@@ -209,8 +211,8 @@ int nl_decode_msg(const void *payload, size_t len, struct ts_record *rec,
 	memcpy(rec->src, m.id.idiag_src, sizeof(rec->src));
 	memcpy(rec->dst, m.id.idiag_dst, sizeof(rec->dst));
 	rec->ifindex = m.id.idiag_if;
-	rec->cookie = ((uint64_t)m.id.idiag_cookie[1] << 32) |
-		      m.id.idiag_cookie[0];
+	rec->cookie =
+		((uint64_t)m.id.idiag_cookie[1] << 32) | m.id.idiag_cookie[0];
 	rec->expires = m.idiag_expires;
 	rec->rqueue = m.idiag_rqueue;
 	rec->wqueue = m.idiag_wqueue;
@@ -280,7 +282,8 @@ static int on_message(struct nl_parser *p, const struct nlmsghdr *h,
 		      const unsigned char *payload, size_t plen)
 {
 	if ((p->flags & NL_PARSE_CHECK_SEQ) && h->nlmsg_seq != p->seq)
-		return fail(p, -EPROTO, "reply with an unexpected sequence number");
+		return fail(p, -EPROTO,
+			    "reply with an unexpected sequence number");
 	if ((p->flags & NL_PARSE_CHECK_PORT) && h->nlmsg_pid != p->portid)
 		return fail(p, -EPROTO, "reply for another netlink port");
 	if (h->nlmsg_flags & NLM_F_DUMP_INTR)
@@ -322,9 +325,11 @@ int nl_parser_feed(struct nl_parser *p, const void *buf, size_t len)
 			return fail(p, -EBADMSG, "truncated netlink header");
 		memcpy(&h, b, sizeof(h));
 		if (h.nlmsg_len < sizeof(h) || h.nlmsg_len > len)
-			return fail(p, -EBADMSG, "netlink message length out of bounds");
+			return fail(p, -EBADMSG,
+				    "netlink message length out of bounds");
 		p->messages++;
-		int rc = on_message(p, &h, b + sizeof(h), h.nlmsg_len - sizeof(h));
+		int rc = on_message(p, &h, b + sizeof(h),
+				    h.nlmsg_len - sizeof(h));
 		if (rc != 0)
 			return rc;
 		size_t step = NLMSG_ALIGN(h.nlmsg_len);

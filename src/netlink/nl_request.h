@@ -15,13 +15,13 @@
 #include <stdint.h>
 
 /* idiag_ext bit asking for attribute `type` (INET_DIAG_MEMINFO..SKMEMINFO) */
-#define NL_EXT(type) (1u << ((type) - 1))
+#define NL_EXT(type) (1u << ((type)-1))
 
 /* INFO, CONG, TOS, TCLASS, SKMEMINFO and VEGASINFO (the bit through which
  * the kernel also sends DCTCPINFO and BBRINFO). MEMINFO only when asked. */
-#define NL_EXT_DEFAULT                                                   \
-	(NL_EXT(INET_DIAG_INFO) | NL_EXT(INET_DIAG_CONG) |               \
-	 NL_EXT(INET_DIAG_TOS) | NL_EXT(INET_DIAG_TCLASS) |              \
+#define NL_EXT_DEFAULT                                                         \
+	(NL_EXT(INET_DIAG_INFO) | NL_EXT(INET_DIAG_CONG) |                     \
+	 NL_EXT(INET_DIAG_TOS) | NL_EXT(INET_DIAG_TCLASS) |                    \
 	 NL_EXT(INET_DIAG_SKMEMINFO) | NL_EXT(INET_DIAG_VEGASINFO))
 
 struct nl_diag_request {

@@ -17,7 +17,7 @@
 
 /* The kernel caps dump datagrams at SKB_WITH_OVERHEAD(32768); a larger
  * buffer buys nothing, a smaller one truncates. */
-#define NL_RECV_BUF 32768
+#define NL_RECV_BUF  32768
 #define NL_SNDRCVBUF (1 << 20)
 
 /* 0 and *fd_out / *portid_out set, or -errno. The fd is non-blocking and

@@ -111,7 +111,8 @@ static int is_hex64(const char *p, const char *end)
 	if (end - p < 64)
 		return 0;
 	for (int i = 0; i < 64; i++)
-		if (!isxdigit((unsigned char)p[i]) || isupper((unsigned char)p[i]))
+		if (!isxdigit((unsigned char)p[i]) ||
+		    isupper((unsigned char)p[i]))
 			return 0;
 	return end - p == 64 || !isxdigit((unsigned char)p[64]);
 }

@@ -19,8 +19,8 @@ struct ns_opener {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	int self_fd;  /* the namespace the thread returns to */
-	int lost;     /* setns back failed: the thread is in a foreign ns */
+	int self_fd; /* the namespace the thread returns to */
+	int lost;    /* setns back failed: the thread is in a foreign ns */
 	int stopping;
 	/* the one request in flight */
 	int pending;
@@ -187,7 +187,8 @@ int ns_nsid(int rtnl_fd, int nsfd, uint32_t *nsid_out)
 	off = NLMSG_ALIGN(off);
 	while (off + sizeof(struct rtattr) <= resp.n.nlmsg_len) {
 		struct rtattr *a = (struct rtattr *)(resp.buf + off);
-		if (a->rta_len < sizeof(*a) || off + a->rta_len > resp.n.nlmsg_len)
+		if (a->rta_len < sizeof(*a) ||
+		    off + a->rta_len > resp.n.nlmsg_len)
 			return -EBADMSG;
 		if (a->rta_type == NETNSA_NSID && a->rta_len >= RTA_LENGTH(4)) {
 			int32_t id;

@@ -18,9 +18,9 @@ struct ns_entry {
 	int nsfd;
 	unsigned worker;
 	uint64_t gen;
-	uint64_t mount_gen; /* last reconcile that saw it as a bind mount */
-	int last_pid;	    /* a process seen in it by the last reconcile */
-	int name_pid;	    /* the pid its pid:<pid> name shows */
+	uint64_t mount_gen;    /* last reconcile that saw it as a bind mount */
+	int last_pid;	       /* a process seen in it by the last reconcile */
+	int name_pid;	       /* the pid its pid:<pid> name shows */
 	uint64_t name_pid_gen; /* last reconcile that saw name_pid in it */
 	enum ns_src_kind kind;
 	int open_error; /* last failure to open its socket, 0 when open */
@@ -95,7 +95,8 @@ static void name_entry(struct ns_table *t, struct ns_entry *e,
 	e->t.container_runtime = NULL;
 	if (s->kind != NS_SRC_PID) {
 		snprintf(e->name, sizeof(e->name), "%s", s->name);
-	} else if (ns_container_of(t->cfg.proc, s->pid, e->container_id, &rt) == 0) {
+	} else if (ns_container_of(t->cfg.proc, s->pid, e->container_id, &rt) ==
+		   0) {
 		snprintf(e->name, sizeof(e->name), "pid:%d:%.12s", s->pid,
 			 e->container_id);
 		e->t.container_id = e->container_id;
@@ -255,7 +256,8 @@ static int sweep(struct ns_table *t)
 			/* its bind mount or naming process is gone but another
 			 * process keeps it alive: the old name would point at
 			 * nothing */
-			struct ns_seen s = { .kind = NS_SRC_PID, .pid = e->last_pid };
+			struct ns_seen s = { .kind = NS_SRC_PID,
+					     .pid = e->last_pid };
 			name_entry(t, e, &s);
 		}
 		e->last_pid = 0;

@@ -28,14 +28,14 @@ struct ns_opener;
 struct ns_table_cfg {
 	const char *const *dirs; /* bind-mount directories */
 	unsigned ndirs;
-	const char *proc;	 /* "/proc" */
-	const char *select;	 /* --netns: "all", "host" or NAME[,NAME...] */
+	const char *proc;   /* "/proc" */
+	const char *select; /* --netns: "all", "host" or NAME[,NAME...] */
 	unsigned nworkers;
 	struct poll_loop *loops[NS_MAX_WORKERS];
 };
 
 struct ns_reconcile_stats {
-	uint32_t total;	   /* namespaces polled */
+	uint32_t total; /* namespaces polled */
 	uint32_t added;
 	uint32_t removed;
 	uint32_t reopened; /* sockets reopened after a failed dump */

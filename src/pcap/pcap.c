@@ -12,10 +12,10 @@
 #include <errno.h>
 #include <string.h>
 
-#define PCAP_MAGIC_US 0xa1b2c3d4u
-#define PCAP_MAGIC_NS 0xa1b23c4du
+#define PCAP_MAGIC_US	0xa1b2c3d4u
+#define PCAP_MAGIC_NS	0xa1b23c4du
 #define PCAP_GLOBAL_HDR 24u
-#define PCAP_REC_HDR 16u
+#define PCAP_REC_HDR	16u
 /* No sane capture has a bigger record (libpcap's own MAXIMUM_SNAPLEN is
  * 256 KiB); a larger caplen means a corrupt or hostile file. */
 #define PCAP_MAX_CAPLEN (256u * 1024u)

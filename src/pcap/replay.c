@@ -31,7 +31,7 @@
 
 /* LINKTYPE_NETLINK "cooked" header: pkttype, ARPHRD, address length,
  * 8 address bytes, then the netlink protocol, all big-endian. */
-#define COOKED_HDR_LEN 16u
+#define COOKED_HDR_LEN	 16u
 #define COOKED_PROTO_OFF 14u
 
 struct replay_ctx {

@@ -31,7 +31,7 @@ struct replay_stats {
 	uint64_t unknown_attrs; /* attributes skipped as unknown */
 	uint64_t errors;	/* malformed datagrams / failed dumps */
 	uint64_t dump_intr;	/* dumps marked NLM_F_DUMP_INTR */
-	uint64_t skipped;	/* packets of other protocols or stray replies */
+	uint64_t skipped; /* packets of other protocols or stray replies */
 };
 
 /* 0 (even if some dumps failed: see st->errors), or -errno when the input

@@ -4,24 +4,34 @@
 #include <linux/inet_diag.h>
 
 #define OFF(m) ((uint16_t)offsetof(struct ts_record, m))
-#define ISZ(m) ((uint16_t)(offsetof(struct ts_tcp_info, m) + \
-			   sizeof(((struct ts_tcp_info *)0)->m)))
+#define ISZ(m)                                                                 \
+	((uint16_t)(offsetof(struct ts_tcp_info, m) +                          \
+		    sizeof(((struct ts_tcp_info *)0)->m)))
 
 /* The JSON key text is built here, at compile time, so marshalling a
  * record never measures or assembles a key. */
-#define KEY(n) \
-	.name = n, .json_key = "\"" n "\":", .json_key_len = sizeof("\"" n "\":") - 1
-#define F(n, num, pt, k, grp, m)                                          \
-	{ KEY(n), .proto_num = num, .proto_type = TS_PT_##pt, .kind = TS_FK_##k, \
-	  .group = grp, .offset = OFF(m) }
+#define KEY(n)                                                                 \
+	.name = n,                                                             \
+	.json_key = "\"" n "\":", .json_key_len = sizeof("\"" n "\":") - 1
+#define F(n, num, pt, k, grp, m)                                               \
+	{                                                                      \
+		KEY(n), .proto_num = num, .proto_type = TS_PT_##pt,            \
+			.kind = TS_FK_##k, .group = grp, .offset = OFF(m)      \
+	}
 /* tcp_info member: present when INFO was sent and long enough. */
-#define TI(n, num, pt, k, m)                                              \
-	{ KEY(n), .proto_num = num, .proto_type = TS_PT_##pt, .kind = TS_FK_##k, \
-	  .group = INET_DIAG_INFO, .offset = OFF(info.m), .end = ISZ(m) }
-#define TB(n, num, m, sh, w)                                                 \
-	{ KEY(n), .proto_num = num, .proto_type = TS_PT_UINT32,                \
-	  .kind = TS_FK_BITS, .group = INET_DIAG_INFO, .bit_shift = sh,         \
-	  .bit_width = w, .offset = OFF(info.m), .end = ISZ(m) }
+#define TI(n, num, pt, k, m)                                                   \
+	{                                                                      \
+		KEY(n), .proto_num = num, .proto_type = TS_PT_##pt,            \
+			.kind = TS_FK_##k, .group = INET_DIAG_INFO,            \
+			.offset = OFF(info.m), .end = ISZ(m)                   \
+	}
+#define TB(n, num, m, sh, w)                                                   \
+	{                                                                      \
+		KEY(n), .proto_num = num, .proto_type = TS_PT_UINT32,          \
+			.kind = TS_FK_BITS, .group = INET_DIAG_INFO,           \
+			.bit_shift = sh, .bit_width = w,                       \
+			.offset = OFF(info.m), .end = ISZ(m)                   \
+	}
 
 #define A TS_GROUP_ALWAYS
 
@@ -122,46 +132,71 @@ const struct ts_field ts_fields[] = {
 	   total_rto_recoveries),
 	TI("tcp_info_total_rto_time", 1265, UINT32, U32, total_rto_time),
 	TI("tcp_info_received_ce", 3010, UINT32, U32, received_ce),
-	TI("tcp_info_delivered_e1_bytes", 3011, UINT32, U32, delivered_e1_bytes),
-	TI("tcp_info_delivered_e0_bytes", 3012, UINT32, U32, delivered_e0_bytes),
-	TI("tcp_info_delivered_ce_bytes", 3013, UINT32, U32, delivered_ce_bytes),
+	TI("tcp_info_delivered_e1_bytes", 3011, UINT32, U32,
+	   delivered_e1_bytes),
+	TI("tcp_info_delivered_e0_bytes", 3012, UINT32, U32,
+	   delivered_e0_bytes),
+	TI("tcp_info_delivered_ce_bytes", 3013, UINT32, U32,
+	   delivered_ce_bytes),
 	TI("tcp_info_received_e1_bytes", 3014, UINT32, U32, received_e1_bytes),
 	TI("tcp_info_received_e0_bytes", 3015, UINT32, U32, received_e0_bytes),
 	TI("tcp_info_received_ce_bytes", 3016, UINT32, U32, received_ce_bytes),
 	TI("tcp_info_accecn_fail_mode", 3017, UINT32, U16, accecn_fail_mode),
 	TI("tcp_info_accecn_opt_seen", 3018, UINT32, U16, accecn_opt_seen),
 
-	F("congestion_algorithm_string", 1300, STRING, STR, INET_DIAG_CONG, cong),
-	F("congestion_algorithm_enum", 1301, ENUM, U32, INET_DIAG_CONG, cong_enum),
+	F("congestion_algorithm_string", 1300, STRING, STR, INET_DIAG_CONG,
+	  cong),
+	F("congestion_algorithm_enum", 1301, ENUM, U32, INET_DIAG_CONG,
+	  cong_enum),
 	F("type_of_service", 1401, UINT32, U8, INET_DIAG_TOS, tos),
 	F("traffic_class", 1402, UINT32, U8, INET_DIAG_TCLASS, tclass),
 
-	F("sk_mem_info_rmem_alloc", 1501, UINT32, U32, INET_DIAG_SKMEMINFO, skmem[0]),
-	F("sk_mem_info_rcv_buf", 1502, UINT32, U32, INET_DIAG_SKMEMINFO, skmem[1]),
-	F("sk_mem_info_wmem_alloc", 1503, UINT32, U32, INET_DIAG_SKMEMINFO, skmem[2]),
-	F("sk_mem_info_snd_buf", 1504, UINT32, U32, INET_DIAG_SKMEMINFO, skmem[3]),
-	F("sk_mem_info_fwd_alloc", 1505, UINT32, U32, INET_DIAG_SKMEMINFO, skmem[4]),
-	F("sk_mem_info_wmem_queued", 1506, UINT32, U32, INET_DIAG_SKMEMINFO, skmem[5]),
-	F("sk_mem_info_optmem", 1507, UINT32, U32, INET_DIAG_SKMEMINFO, skmem[6]),
-	F("sk_mem_info_backlog", 1508, UINT32, U32, INET_DIAG_SKMEMINFO, skmem[7]),
-	F("sk_mem_info_drops", 1509, UINT32, U32, INET_DIAG_SKMEMINFO, skmem[8]),
+	F("sk_mem_info_rmem_alloc", 1501, UINT32, U32, INET_DIAG_SKMEMINFO,
+	  skmem[0]),
+	F("sk_mem_info_rcv_buf", 1502, UINT32, U32, INET_DIAG_SKMEMINFO,
+	  skmem[1]),
+	F("sk_mem_info_wmem_alloc", 1503, UINT32, U32, INET_DIAG_SKMEMINFO,
+	  skmem[2]),
+	F("sk_mem_info_snd_buf", 1504, UINT32, U32, INET_DIAG_SKMEMINFO,
+	  skmem[3]),
+	F("sk_mem_info_fwd_alloc", 1505, UINT32, U32, INET_DIAG_SKMEMINFO,
+	  skmem[4]),
+	F("sk_mem_info_wmem_queued", 1506, UINT32, U32, INET_DIAG_SKMEMINFO,
+	  skmem[5]),
+	F("sk_mem_info_optmem", 1507, UINT32, U32, INET_DIAG_SKMEMINFO,
+	  skmem[6]),
+	F("sk_mem_info_backlog", 1508, UINT32, U32, INET_DIAG_SKMEMINFO,
+	  skmem[7]),
+	F("sk_mem_info_drops", 1509, UINT32, U32, INET_DIAG_SKMEMINFO,
+	  skmem[8]),
 	F("shutdown_state", 1600, UINT32, U8, INET_DIAG_SHUTDOWN, shutdown),
 
-	F("vegas_info_enabled", 1701, UINT32, U32, INET_DIAG_VEGASINFO, vegas_enabled),
-	F("vegas_info_rtt_cnt", 1702, UINT32, U32, INET_DIAG_VEGASINFO, vegas_rttcnt),
+	F("vegas_info_enabled", 1701, UINT32, U32, INET_DIAG_VEGASINFO,
+	  vegas_enabled),
+	F("vegas_info_rtt_cnt", 1702, UINT32, U32, INET_DIAG_VEGASINFO,
+	  vegas_rttcnt),
 	F("vegas_info_rtt", 1703, UINT32, U32, INET_DIAG_VEGASINFO, vegas_rtt),
-	F("vegas_info_min_rtt", 1704, UINT32, U32, INET_DIAG_VEGASINFO, vegas_minrtt),
-	F("dctcp_info_enabled", 1801, UINT32, U32, INET_DIAG_DCTCPINFO, dctcp_enabled),
-	F("dctcp_info_ce_state", 1802, UINT32, U32, INET_DIAG_DCTCPINFO, dctcp_ce_state),
-	F("dctcp_info_alpha", 1803, UINT32, U32, INET_DIAG_DCTCPINFO, dctcp_alpha),
-	F("dctcp_info_ab_ecn", 1804, UINT32, U32, INET_DIAG_DCTCPINFO, dctcp_ab_ecn),
-	F("dctcp_info_ab_tot", 1805, UINT32, U32, INET_DIAG_DCTCPINFO, dctcp_ab_tot),
+	F("vegas_info_min_rtt", 1704, UINT32, U32, INET_DIAG_VEGASINFO,
+	  vegas_minrtt),
+	F("dctcp_info_enabled", 1801, UINT32, U32, INET_DIAG_DCTCPINFO,
+	  dctcp_enabled),
+	F("dctcp_info_ce_state", 1802, UINT32, U32, INET_DIAG_DCTCPINFO,
+	  dctcp_ce_state),
+	F("dctcp_info_alpha", 1803, UINT32, U32, INET_DIAG_DCTCPINFO,
+	  dctcp_alpha),
+	F("dctcp_info_ab_ecn", 1804, UINT32, U32, INET_DIAG_DCTCPINFO,
+	  dctcp_ab_ecn),
+	F("dctcp_info_ab_tot", 1805, UINT32, U32, INET_DIAG_DCTCPINFO,
+	  dctcp_ab_tot),
 	F("bbr_info_bw_lo", 1901, UINT32, U32, INET_DIAG_BBRINFO, bbr_bw_lo),
 	F("bbr_info_bw_hi", 1902, UINT32, U32, INET_DIAG_BBRINFO, bbr_bw_hi),
 	F("bbr_info_bw", 3006, UINT64, U64, INET_DIAG_BBRINFO, bbr_bw),
-	F("bbr_info_min_rtt", 1903, UINT32, U32, INET_DIAG_BBRINFO, bbr_min_rtt),
-	F("bbr_info_pacing_gain", 1904, UINT32, U32, INET_DIAG_BBRINFO, bbr_pacing_gain),
-	F("bbr_info_cwnd_gain", 1905, UINT32, U32, INET_DIAG_BBRINFO, bbr_cwnd_gain),
+	F("bbr_info_min_rtt", 1903, UINT32, U32, INET_DIAG_BBRINFO,
+	  bbr_min_rtt),
+	F("bbr_info_pacing_gain", 1904, UINT32, U32, INET_DIAG_BBRINFO,
+	  bbr_pacing_gain),
+	F("bbr_info_cwnd_gain", 1905, UINT32, U32, INET_DIAG_BBRINFO,
+	  bbr_cwnd_gain),
 
 	F("class_id", 2001, UINT32, U32, INET_DIAG_CLASS_ID, class_id),
 	F("sock_opt", 2002, UINT32, U32, INET_DIAG_SOCKOPT, sockopt),

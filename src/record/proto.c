@@ -60,8 +60,10 @@ static int is_len_kind(unsigned kind)
 static void plan_one(struct plan *e, const struct ts_field *f)
 {
 	static const uint64_t width[] = {
-		[TS_FK_U8] = 0xff, [TS_FK_U16] = 0xffff,
-		[TS_FK_U32] = 0xffffffffull, [TS_FK_U64] = ~0ull,
+		[TS_FK_U8] = 0xff,
+		[TS_FK_U16] = 0xffff,
+		[TS_FK_U32] = 0xffffffffull,
+		[TS_FK_U64] = ~0ull,
 	};
 	size_t last = sizeof(struct ts_record) - 8;
 
@@ -73,8 +75,9 @@ static void plan_one(struct plan *e, const struct ts_field *f)
 	e->load = (uint16_t)(f->offset <= last ? f->offset : last);
 	e->shift = (uint8_t)(8 * (f->offset - e->load) +
 			     (f->kind == TS_FK_BITS ? f->bit_shift : 0));
-	e->vmask = f->kind == TS_FK_BITS ? (1ull << f->bit_width) - 1
-		   : f->kind <= TS_FK_U64 ? width[f->kind] : 0;
+	e->vmask = f->kind == TS_FK_BITS  ? (1ull << f->bit_width) - 1
+		   : f->kind <= TS_FK_U64 ? width[f->kind]
+					  : 0;
 	e->taglen = (uint8_t)proto_varint_put(
 		e->tag, ((uint64_t)f->proto_num << 3) |
 				(is_len_kind(f->kind) ? WT_LEN : WT_VARINT));
@@ -88,7 +91,8 @@ __attribute__((constructor)) static void plan_init(void)
 		for (size_t i = 0; i < ts_nfields && nplan < cap; i++)
 			if (is_len_kind(ts_fields[i].kind) == pass)
 				plan_one(&plan[nplan++], &ts_fields[i]);
-	for (nints = 0; nints < nplan && !is_len_kind(plan[nints].kind); nints++)
+	for (nints = 0; nints < nplan && !is_len_kind(plan[nints].kind);
+	     nints++)
 		;
 }
 
@@ -147,7 +151,8 @@ int proto_record(uint8_t *out, size_t cap, const struct ts_record *r,
 		/* absent fields and proto3 zeros are not sent; which fields
 		 * are zero repeats from socket to socket, so this branch is
 		 * well predicted (a branchless variant measured slower) */
-		if (v == 0 || (present & e->mask) != e->mask || e->end > info_size)
+		if (v == 0 || (present & e->mask) != e->mask ||
+		    e->end > info_size)
 			continue;
 		if ((size_t)(end - p) < SCALAR_ROOM)
 			return -EMSGSIZE;

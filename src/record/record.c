@@ -5,10 +5,10 @@
 #include <string.h>
 
 static const char *const state_names[TS_TCP_STATE_MAX + 1] = {
-	[0] = "unknown",      [1] = "established", [2] = "syn-sent",
-	[3] = "syn-recv",     [4] = "fin-wait-1",  [5] = "fin-wait-2",
-	[6] = "time-wait",    [7] = "close",	   [8] = "close-wait",
-	[9] = "last-ack",     [10] = "listen",	   [11] = "closing",
+	[0] = "unknown",       [1] = "established",	[2] = "syn-sent",
+	[3] = "syn-recv",      [4] = "fin-wait-1",	[5] = "fin-wait-2",
+	[6] = "time-wait",     [7] = "close",		[8] = "close-wait",
+	[9] = "last-ack",      [10] = "listen",		[11] = "closing",
 	[12] = "new-syn-recv", [13] = "bound-inactive",
 };
 
@@ -36,10 +36,10 @@ uint32_t ts_cong_from_name(const char *name)
 		const char *name;
 		uint32_t algo;
 	} map[] = {
-		{ "cubic", TS_CONG_CUBIC },   { "dctcp", TS_CONG_DCTCP },
-		{ "vegas", TS_CONG_VEGAS },   { "prague", TS_CONG_PRAGUE },
-		{ "bbr", TS_CONG_BBR1 },      { "bbr1", TS_CONG_BBR1 },
-		{ "bbr2", TS_CONG_BBR2 },     { "bbr3", TS_CONG_BBR3 },
+		{ "cubic", TS_CONG_CUBIC }, { "dctcp", TS_CONG_DCTCP },
+		{ "vegas", TS_CONG_VEGAS }, { "prague", TS_CONG_PRAGUE },
+		{ "bbr", TS_CONG_BBR1 },    { "bbr1", TS_CONG_BBR1 },
+		{ "bbr2", TS_CONG_BBR2 },   { "bbr3", TS_CONG_BBR3 },
 	};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
 		if (strcmp(name, map[i].name) == 0)

@@ -5,8 +5,8 @@
  *  - One struct ts_record describes one TCP socket as seen in one poll. It is
  *    plain data: fixed size, no heap, safe to memcpy. The only pointers are
  *    strings (hostname, netns, container_*), which point at strings owned
- *    by the daemon context / namespace table and stay valid for at least the duration of
- *    the poll that produced the record.
+ *    by the daemon context / namespace table and stay valid for at least the
+ * duration of the poll that produced the record.
  *  - Every field of ../shared/reference/xtcp2-flat-record-fields.tsv that the
  *    kernel provides has a home here; src/record/fields.c maps names and
  *    protobuf numbers onto these members (one table serves every format).
@@ -33,8 +33,9 @@ struct ts_tcp_info {
 	uint8_t probes;
 	uint8_t backoff;
 	uint8_t options;
-	uint8_t wscale;	 /* snd_wscale:4 (low), rcv_wscale:4 (high) */
-	uint8_t flags7;	 /* delivery_rate_app_limited:1, fastopen_client_fail:2 */
+	uint8_t wscale; /* snd_wscale:4 (low), rcv_wscale:4 (high) */
+	uint8_t flags7; /* delivery_rate_app_limited:1, fastopen_client_fail:2
+			 */
 	uint32_t rto;
 	uint32_t ato;
 	uint32_t snd_mss;
@@ -100,7 +101,7 @@ struct ts_tcp_info {
 #define TS_PRESENT_NSID 31
 
 #define TS_CONG_NAME_MAX 16 /* TCP_CA_NAME_MAX */
-#define TS_SKMEM_VARS 9	    /* SK_MEMINFO_VARS as of 6.x */
+#define TS_SKMEM_VARS	 9  /* SK_MEMINFO_VARS as of 6.x */
 
 struct ts_record {
 	/* Daemon-side facts, stamped by the poller, not the parser. */
@@ -110,8 +111,8 @@ struct ts_record {
 	const char *container_runtime; /* "docker", "containerd", ... */
 	uint64_t netns_inode;
 	uint32_t nsid;
-	uint64_t timestamp_ns; /* CLOCK_REALTIME at receive of the datagram */
-	uint64_t poll_seq;     /* which poll produced this record */
+	uint64_t timestamp_ns;	 /* CLOCK_REALTIME at receive of the datagram */
+	uint64_t poll_seq;	 /* which poll produced this record */
 	uint64_t record_counter; /* unique over the daemon's life */
 
 	/* Which INET_DIAG_* attributes were present: bit (1u << type); bit
@@ -147,10 +148,10 @@ struct ts_record {
 	char cong[TS_CONG_NAME_MAX]; /* NUL-terminated, truncated if longer */
 	uint32_t cong_enum;	     /* enum CongestionAlgorithm */
 
-	uint8_t tos;	 /* INET_DIAG_TOS */
-	uint8_t tclass;	 /* INET_DIAG_TCLASS */
-	uint8_t shutdown; /* INET_DIAG_SHUTDOWN */
-	uint8_t v6only;	 /* INET_DIAG_SKV6ONLY */
+	uint8_t tos;		       /* INET_DIAG_TOS */
+	uint8_t tclass;		       /* INET_DIAG_TCLASS */
+	uint8_t shutdown;	       /* INET_DIAG_SHUTDOWN */
+	uint8_t v6only;		       /* INET_DIAG_SKV6ONLY */
 	uint32_t skmem[TS_SKMEM_VARS]; /* INET_DIAG_SKMEMINFO */
 
 	/* INET_DIAG_VEGASINFO */

@@ -31,7 +31,8 @@ int batch_init(struct batch *b, enum sink_format fmt, uint32_t max_bytes,
 	n.fmt = fmt;
 	n.max_bytes = max_bytes;
 	n.max_rows = max_rows;
-	n.prefix = fmt == SINK_FMT_PROTOBUF_LIST ? proto_varint_len(max_bytes) : 0;
+	n.prefix =
+		fmt == SINK_FMT_PROTOBUF_LIST ? proto_varint_len(max_bytes) : 0;
 	n.room = (fmt == SINK_FMT_JSON ? JSON_RECORD_MAX : PROTO_RECORD_MAX) +
 		 ROW_RESERVE + 8 + n.prefix;
 	n.cap = arena;
@@ -154,9 +155,8 @@ int batch_add(struct batch *b, const struct ts_record *r)
 	p = b->buf + b->used;
 	if (frame_record(b, p, r, &n) < 0 || n + b->prefix > b->max_bytes)
 		return -EMSGSIZE;
-	if (b->cur_rows &&
-	    (b->cur_rows == b->max_rows ||
-	     b->used + n - b->cur > b->max_bytes)) {
+	if (b->cur_rows && (b->cur_rows == b->max_rows ||
+			    b->used + n - b->cur > b->max_bytes)) {
 		close_payload(b);
 		/* the record now opens the next payload, behind its reserve */
 		if (b->prefix)

@@ -39,12 +39,12 @@ struct batch {
 	enum sink_format fmt;
 	uint32_t max_bytes;
 	uint32_t max_rows;
-	size_t room;	  /* arena space kept free for the next record */
-	size_t prefix;	  /* bytes reserved before an Envelope for its length */
+	size_t room;   /* arena space kept free for the next record */
+	size_t prefix; /* bytes reserved before an Envelope for its length */
 	uint8_t *buf;
 	size_t cap;
 	size_t used;
-	size_t cur;	  /* offset of the open payload (its prefix reserve) */
+	size_t cur; /* offset of the open payload (its prefix reserve) */
 	uint32_t cur_rows;
 	struct batch_payload *pl;
 	unsigned npl;

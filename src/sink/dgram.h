@@ -21,10 +21,10 @@
 #include "batch.h"
 #include "sink.h"
 
-#define DGRAM_MAXPL 64
-#define DGRAM_ARENA (1024 * 1024)
+#define DGRAM_MAXPL    64
+#define DGRAM_ARENA    (1024 * 1024)
 #define DGRAM_MAX_ROWS 1000
-#define DGRAM_WAIT_MS 100
+#define DGRAM_WAIT_MS  100
 
 struct dgram {
 	struct sink *s;

@@ -83,10 +83,11 @@ int sink_flush(struct sink *s)
 	int rc = s->ops->flush(s);
 
 	if (s->st.oversize > s->logged_oversize &&
-	    sink_log_limited(s, "%llu record(s) larger than the destination's "
-			     "max_bytes dropped",
-			     (unsigned long long)(s->st.oversize -
-						  s->logged_oversize)))
+	    sink_log_limited(
+		    s,
+		    "%llu record(s) larger than the destination's "
+		    "max_bytes dropped",
+		    (unsigned long long)(s->st.oversize - s->logged_oversize)))
 		s->logged_oversize = s->st.oversize;
 	return rc;
 }

@@ -21,10 +21,10 @@
 #include "sink.h"
 #include "sink_url.h"
 
-#define STREAM_ARENA (256 * 1024)
+#define STREAM_ARENA	 (256 * 1024)
 #define STREAM_MAX_BYTES (256 * 1024)
-#define STREAM_MAX_ROWS 1000
-#define STREAM_MAXPL 256
+#define STREAM_MAX_ROWS	 1000
+#define STREAM_MAXPL	 256
 
 struct stream {
 	int fd;
@@ -48,7 +48,8 @@ static unsigned write_payloads(int fd, const struct batch_payload *p,
 	while (i < n) {
 		unsigned k = 0;
 		for (; k < 64 && i + k < n; k++) {
-			iov[k].iov_base = (void *)(p[i + k].data + (k ? 0 : skip));
+			iov[k].iov_base =
+				(void *)(p[i + k].data + (k ? 0 : skip));
 			iov[k].iov_len = p[i + k].len - (k ? 0 : skip);
 		}
 		ssize_t w = writev(fd, iov, (int)k);

@@ -31,7 +31,8 @@ static int udp_connect(const struct sink_url *u, char *err, size_t errlen)
 
 	rc = getaddrinfo(u->host, u->port, &hints, &res);
 	if (rc == EAI_ADDRFAMILY || rc == EAI_NONAME) {
-		hints.ai_flags &= ~AI_ADDRCONFIG; /* e.g. ::1 with no v6 route */
+		hints.ai_flags &=
+			~AI_ADDRCONFIG; /* e.g. ::1 with no v6 route */
 		rc = getaddrinfo(u->host, u->port, &hints, &res);
 	}
 	if (rc != 0) {

@@ -29,11 +29,11 @@
 #include "sink.h"
 #include "sink_url.h"
 
-#define UNIX_BUFFER (4u << 20)
+#define UNIX_BUFFER    (4u << 20)
 #define UNIX_MAX_BYTES (1u << 20)
-#define UNIX_MAX_ROWS 1000
-#define UNIX_WAIT_MS 1000
-#define UNIX_FRAMES 4096
+#define UNIX_MAX_ROWS  1000
+#define UNIX_WAIT_MS   1000
+#define UNIX_FRAMES    4096
 #define BACKOFF_MIN_NS (100ull * 1000000ull)
 #define BACKOFF_MAX_NS (5000ull * 1000000ull)
 
@@ -78,8 +78,8 @@ static int ensure_connected(struct ustream *u)
 	if (dgram_now_ns() < u->next_try_ns)
 		return -ENOTCONN;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&u->addr,
-			       sizeof(u->addr)) == 0) {
+	if (fd >= 0 &&
+	    connect(fd, (struct sockaddr *)&u->addr, sizeof(u->addr)) == 0) {
 		u->fd = fd;
 		u->backoff_ns = 0;
 		return 0;
@@ -159,13 +159,15 @@ static void drain_wait(struct ustream *u, size_t need)
 {
 	for (;;) {
 		int rc = drain(u);
-		if (rc == 0 || rc == -ENOTCONN || u->cap - (u->tail - u->head) >= need)
+		if (rc == 0 || rc == -ENOTCONN ||
+		    u->cap - (u->tail - u->head) >= need)
 			return;
 		if (u->waited_ns >= u->budget_ns)
 			return;
 		struct pollfd pfd = { .fd = u->fd, .events = POLLOUT };
 		uint64_t t0 = dgram_now_ns();
-		int ms = (int)((u->budget_ns - u->waited_ns + 999999) / 1000000);
+		int ms =
+			(int)((u->budget_ns - u->waited_ns + 999999) / 1000000);
 		int pr = poll(&pfd, 1, ms);
 		u->waited_ns += dgram_now_ns() - t0;
 		if (pr == 0)
@@ -218,8 +220,9 @@ static int unix_open(struct sink *s, const struct sink_url *url, char *err,
 	u->cap = url->buffer ? url->buffer : UNIX_BUFFER;
 	if (max_bytes > u->cap)
 		max_bytes = (uint32_t)u->cap;
-	u->budget_ns = (uint64_t)(url->wait_ms < 0 ? UNIX_WAIT_MS : url->wait_ms) *
-		       1000000ull;
+	u->budget_ns =
+		(uint64_t)(url->wait_ms < 0 ? UNIX_WAIT_MS : url->wait_ms) *
+		1000000ull;
 	u->addr.sun_family = AF_UNIX;
 	memcpy(u->addr.sun_path, url->path, strlen(url->path) + 1);
 	u->out = malloc(u->cap);
@@ -236,8 +239,10 @@ static int unix_open(struct sink *s, const struct sink_url *url, char *err,
 	s->batch = &u->b;
 	if (ensure_connected(u) < 0)
 		/* startup, not the hot path: say once why nothing arrives */
-		fprintf(stderr, "tcpscope: %s: not connected yet (%s); "
-			"retrying\n", s->url, strerror(u->last_err));
+		fprintf(stderr,
+			"tcpscope: %s: not connected yet (%s); "
+			"retrying\n",
+			s->url, strerror(u->last_err));
 	return 0;
 }
 

@@ -38,8 +38,8 @@ static int ugram_connect(struct ugram *g)
 {
 	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&g->addr,
-			       sizeof(g->addr)) == 0) {
+	if (fd >= 0 &&
+	    connect(fd, (struct sockaddr *)&g->addr, sizeof(g->addr)) == 0) {
 		g->d.fd = fd;
 		g->backoff_ns = 0;
 		g->connect_err = 0;
@@ -74,7 +74,8 @@ static int ugram_open(struct sink *s, const struct sink_url *u, char *err,
 {
 	struct ugram *g = calloc(1, sizeof(*g));
 	uint32_t limit = socket_limit();
-	uint32_t max = u->max_bytes && u->max_bytes < limit ? u->max_bytes : limit;
+	uint32_t max =
+		u->max_bytes && u->max_bytes < limit ? u->max_bytes : limit;
 	int rc;
 
 	if (!g)
@@ -88,8 +89,10 @@ static int ugram_open(struct sink *s, const struct sink_url *u, char *err,
 	memcpy(g->addr.sun_path, u->path, strlen(u->path) + 1);
 	if (ugram_connect(g) < 0)
 		/* startup, not the hot path: say once why nothing arrives */
-		fprintf(stderr, "tcpscope: %s: not connected yet (%s); "
-			"retrying\n", s->url, strerror(g->connect_err));
+		fprintf(stderr,
+			"tcpscope: %s: not connected yet (%s); "
+			"retrying\n",
+			s->url, strerror(g->connect_err));
 	(void)err;
 	(void)errlen;
 	s->priv = g;
@@ -111,8 +114,9 @@ static int ugram_flush(struct sink *s)
 		g->next_try_ns = 0;
 	if (s->st.dropped != dropped)
 		sink_log_limited(s, "records dropped: %s",
-				 g->d.fd < 0 ? strerror(g->connect_err ? g->connect_err
-								       : ECONNREFUSED)
+				 g->d.fd < 0	 ? strerror(g->connect_err
+								    ? g->connect_err
+								    : ECONNREFUSED)
 				 : g->d.last_err ? strerror(g->d.last_err)
 						 : "send failed");
 	g->d.last_err = 0;

@@ -12,8 +12,8 @@ static const struct {
 	const char *prefix; /* what precedes the target */
 	enum sink_kind kind;
 } schemes[] = {
-	{ "stdout", SINK_KIND_STDOUT },	  { "null", SINK_KIND_NULL },
-	{ "file:", SINK_KIND_FILE },	  { "udp://", SINK_KIND_UDP },
+	{ "stdout", SINK_KIND_STDOUT },	     { "null", SINK_KIND_NULL },
+	{ "file:", SINK_KIND_FILE },	     { "udp://", SINK_KIND_UDP },
 	{ "unixgram:", SINK_KIND_UNIXGRAM }, { "unix:", SINK_KIND_UNIX },
 };
 
@@ -59,13 +59,16 @@ static int parse_opt(char *kv, struct sink_url *u, const char *url, char *err,
 	uint64_t v;
 
 	if (!val)
-		return fail(err, errlen, url, "option without '=' (expected key=value)");
+		return fail(err, errlen, url,
+			    "option without '=' (expected key=value)");
 	*val++ = '\0';
 	if (strcmp(kv, "format") == 0) {
 		if (sink_format_parse(val, &u->format) == 0)
 			return 0;
-		snprintf(why, sizeof(why), "format '%.40s' (expected json, "
-			 "protobuf or protobuf-list)", val);
+		snprintf(why, sizeof(why),
+			 "format '%.40s' (expected json, "
+			 "protobuf or protobuf-list)",
+			 val);
 	} else if (strcmp(kv, "max_bytes") == 0) {
 		uint64_t hi = u->kind == SINK_KIND_UDP ? SINK_UDP_MAX_BYTES
 						       : SINK_MAX_BYTES_LIMIT;
@@ -73,8 +76,9 @@ static int parse_opt(char *kv, struct sink_url *u, const char *url, char *err,
 			u->max_bytes = (uint32_t)v;
 			return 0;
 		}
-		snprintf(why, sizeof(why), "max_bytes '%.40s' (expected 64..%llu)",
-			 val, (unsigned long long)hi);
+		snprintf(why, sizeof(why),
+			 "max_bytes '%.40s' (expected 64..%llu)", val,
+			 (unsigned long long)hi);
 	} else if (strcmp(kv, "max_rows") == 0) {
 		if (ts_parse_u64(val, 1, SINK_MAX_ROWS_LIMIT, &v) == 0) {
 			u->max_rows = (uint32_t)v;
@@ -97,9 +101,10 @@ static int parse_opt(char *kv, struct sink_url *u, const char *url, char *err,
 		snprintf(why, sizeof(why), "wait_ms '%.40s' (expected 0..%d)",
 			 val, SINK_WAIT_MS_LIMIT);
 	} else {
-		snprintf(why, sizeof(why), "unknown option '%.40s' (expected "
-			 "format, max_bytes, max_rows, wait_ms%s)", kv,
-			 u->kind == SINK_KIND_UNIX ? ", buffer" : "");
+		snprintf(why, sizeof(why),
+			 "unknown option '%.40s' (expected "
+			 "format, max_bytes, max_rows, wait_ms%s)",
+			 kv, u->kind == SINK_KIND_UNIX ? ", buffer" : "");
 	}
 	return fail(err, errlen, url, why);
 }
@@ -112,7 +117,8 @@ static int parse_query(const char *q, struct sink_url *u, const char *url,
 	while (*q) {
 		size_t n = strcspn(q, "&");
 		if (n == 0 || n >= sizeof(kv))
-			return fail(err, errlen, url, "empty or overlong option");
+			return fail(err, errlen, url,
+				    "empty or overlong option");
 		memcpy(kv, q, n);
 		kv[n] = '\0';
 		if (parse_opt(kv, u, url, err, errlen) < 0)
@@ -136,17 +142,20 @@ static int parse_hostport(const char *t, size_t n, struct sink_url *u,
 	if (n && t[0] == '[') {
 		const char *rb = memchr(t, ']', n);
 		if (!rb || rb + 1 >= t + n || rb[1] != ':')
-			return fail(err, errlen, url, "expected udp://[IPV6]:PORT");
+			return fail(err, errlen, url,
+				    "expected udp://[IPV6]:PORT");
 		host = t + 1;
 		hlen = (size_t)(rb - host);
 		colon = rb + 1;
 	} else {
 		colon = memchr(t, ':', n);
 		if (!colon)
-			return fail(err, errlen, url, "expected udp://HOST:PORT");
+			return fail(err, errlen, url,
+				    "expected udp://HOST:PORT");
 		if (memchr(colon + 1, ':', (size_t)(t + n - colon - 1)))
 			return fail(err, errlen, url,
-				    "IPv6 literals need brackets: udp://[::1]:PORT");
+				    "IPv6 literals need brackets: "
+				    "udp://[::1]:PORT");
 		hlen = (size_t)(colon - t);
 	}
 	if (hlen == 0 || hlen >= sizeof(u->host))
@@ -186,7 +195,8 @@ int sink_url_parse(const char *url, struct sink_url *out, char *err,
 		}
 	}
 	if (!t)
-		return fail(err, errlen, url, "unknown scheme (expected stdout, "
+		return fail(err, errlen, url,
+			    "unknown scheme (expected stdout, "
 			    "file:PATH, null, udp://HOST:PORT, unix:PATH or "
 			    "unixgram:PATH)");
 	q = strchr(t, '?');
@@ -195,7 +205,8 @@ int sink_url_parse(const char *url, struct sink_url *out, char *err,
 	case SINK_KIND_STDOUT:
 	case SINK_KIND_NULL:
 		if (tlen)
-			return fail(err, errlen, url, "this destination takes no target");
+			return fail(err, errlen, url,
+				    "this destination takes no target");
 		break;
 	case SINK_KIND_UDP:
 		if (parse_hostport(t, tlen, &u, url, err, errlen) < 0)

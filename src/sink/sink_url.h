@@ -23,11 +23,11 @@
 
 #include "sink.h"
 
-#define SINK_URL_TARGET_MAX 108 /* sizeof(sun_path); hosts fit as well */
-#define SINK_UDP_MAX_BYTES 65507
+#define SINK_URL_TARGET_MAX  108 /* sizeof(sun_path); hosts fit as well */
+#define SINK_UDP_MAX_BYTES   65507
 #define SINK_MAX_BYTES_LIMIT (64u << 20)
-#define SINK_MAX_ROWS_LIMIT 1000000u
-#define SINK_WAIT_MS_LIMIT 10000
+#define SINK_MAX_ROWS_LIMIT  1000000u
+#define SINK_WAIT_MS_LIMIT   10000
 
 enum sink_kind {
 	SINK_KIND_STDOUT,
@@ -40,14 +40,14 @@ enum sink_kind {
 
 struct sink_url {
 	enum sink_kind kind;
-	char path[4096];		   /* file:, unix:, unixgram: */
-	char host[256];			   /* udp: without brackets */
-	char port[6];			   /* udp: decimal 1..65535 */
-	enum sink_format format;	   /* SINK_FMT_AUTO when unset */
-	uint32_t max_bytes;		   /* 0 = destination default */
-	uint32_t max_rows;		   /* 0 = destination default */
-	uint32_t buffer;		   /* 0 = destination default */
-	int32_t wait_ms;		   /* -1 = destination default */
+	char path[4096];	 /* file:, unix:, unixgram: */
+	char host[256];		 /* udp: without brackets */
+	char port[6];		 /* udp: decimal 1..65535 */
+	enum sink_format format; /* SINK_FMT_AUTO when unset */
+	uint32_t max_bytes;	 /* 0 = destination default */
+	uint32_t max_rows;	 /* 0 = destination default */
+	uint32_t buffer;	 /* 0 = destination default */
+	int32_t wait_ms;	 /* -1 = destination default */
 };
 
 int sink_url_parse(const char *url, struct sink_url *out, char *err,

@@ -17,32 +17,32 @@
 
 static int check_failures;
 
-#define CHECK(cond)                                                        \
-	do {                                                               \
-		if (!(cond)) {                                             \
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
 			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
-				__LINE__, #cond);                          \
-			check_failures++;                                  \
-		}                                                          \
+				__LINE__, #cond);                              \
+			check_failures++;                                      \
+		}                                                              \
 	} while (0)
 
-#define CHECK_EQ(a, b)                                                      \
-	do {                                                                \
-		uint64_t a_ = (uint64_t)(a), b_ = (uint64_t)(b);            \
-		if (a_ != b_) {                                             \
-			fprintf(stderr,                                     \
-				"%s:%d: %s == %s failed: %" PRIu64 " != %" PRIu64 \
-				"\n",                                       \
-				__FILE__, __LINE__, #a, #b, a_, b_);        \
-			check_failures++;                                   \
-		}                                                           \
+#define CHECK_EQ(a, b)                                                         \
+	do {                                                                   \
+		uint64_t a_ = (uint64_t)(a), b_ = (uint64_t)(b);               \
+		if (a_ != b_) {                                                \
+			fprintf(stderr,                                        \
+				"%s:%d: %s == %s failed: %" PRIu64             \
+				" != %" PRIu64 "\n",                           \
+				__FILE__, __LINE__, #a, #b, a_, b_);           \
+			check_failures++;                                      \
+		}                                                              \
 	} while (0)
 
-#define TEST_SKIP(...)                                   \
-	do {                                             \
-		fprintf(stderr, "SKIP: " __VA_ARGS__);   \
-		fprintf(stderr, "\n");                   \
-		exit(77);                                \
+#define TEST_SKIP(...)                                                         \
+	do {                                                                   \
+		fprintf(stderr, "SKIP: " __VA_ARGS__);                         \
+		fprintf(stderr, "\n");                                         \
+		exit(77);                                                      \
 	} while (0)
 
 static inline const char *check_fixtures(void)

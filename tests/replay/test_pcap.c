@@ -64,8 +64,8 @@ static void global_hdr(struct pbuf *p, uint32_t magic, uint32_t linktype)
 	put32(p, linktype);
 }
 
-static void record(struct pbuf *p, uint32_t sec, uint32_t frac,
-		   uint32_t caplen, uint32_t origlen, size_t fill)
+static void record(struct pbuf *p, uint32_t sec, uint32_t frac, uint32_t caplen,
+		   uint32_t origlen, size_t fill)
 {
 	put32(p, sec);
 	put32(p, frac);
@@ -190,7 +190,7 @@ static void test_caplen_limit(void)
 
 /* ---- fixtures --------------------------------------------------------- */
 
-#define MAX_RECS 16384
+#define MAX_RECS  16384
 #define MAX_DUMPS 64
 
 struct rec_key {
@@ -222,8 +222,8 @@ static int on_rec(struct ts_record *rec, void *arg)
 		return 0;
 	}
 	c->r[c->n++] = (struct rec_key){ rec->poll_seq, rec->timestamp_ns,
-					 rec->family, rec->state, rec->sport,
-					 rec->dport };
+					 rec->family,	rec->state,
+					 rec->sport,	rec->dport };
 	return 0;
 }
 
@@ -337,9 +337,11 @@ static void check_run(const char *name, unsigned n, uint64_t d4)
 		paired += (unsigned)has_peer(mid, end, k);
 	}
 	if (listeners != n || paired != clients || end - first < n)
-		fprintf(stderr, "%s run %" PRIu64 ": %u/%u listeners, %u/%u "
-			"clients with a server end, %zu records\n", name,
-			(d4 + 1) / 2, listeners, n, paired, clients, end - first);
+		fprintf(stderr,
+			"%s run %" PRIu64 ": %u/%u listeners, %u/%u "
+			"clients with a server end, %zu records\n",
+			name, (d4 + 1) / 2, listeners, n, paired, clients,
+			end - first);
 	CHECK_EQ(listeners, n);
 	CHECK_EQ(paired, clients);
 	CHECK(end - first >= n);
@@ -361,11 +363,12 @@ static void check_tcp_n(const char *name, unsigned n, const struct walk *w,
 	for (size_t i = 0; i < col.n; i++) {
 		const struct rec_key *k = &col.r[i];
 		if (k->seq < 1 || k->seq > w->requests ||
-		    k->family != w->family[k->seq - 1] ||
-		    k->ts < w->first_ts || k->ts > w->last_ts) {
-			fprintf(stderr, "%s: record %zu: dump %" PRIu64
-				", family %u, ts %" PRIu64 "\n", name, i,
-				k->seq, k->family, k->ts);
+		    k->family != w->family[k->seq - 1] || k->ts < w->first_ts ||
+		    k->ts > w->last_ts) {
+			fprintf(stderr,
+				"%s: record %zu: dump %" PRIu64
+				", family %u, ts %" PRIu64 "\n",
+				name, i, k->seq, k->family, k->ts);
 			CHECK(0);
 			break;
 		}
@@ -414,7 +417,8 @@ static void check_cuts(const struct file_buf *f)
 		memcpy(copy, f->b, f->n);
 		for (int j = 0; j < 4; j++) {
 			x = x * 1103515245u + 12345u;
-			copy[24 + (x >> 8) % (f->n - 24)] ^= (unsigned char)(x >> 3 | 1);
+			copy[24 + (x >> 8) % (f->n - 24)] ^=
+				(unsigned char)(x >> 3 | 1);
 		}
 		col.n = 0;
 		(void)replay_buffer(copy, f->n, on_rec, &col, &st);
@@ -459,8 +463,8 @@ static void replay_one(const char *dir, const char *name)
 	if (sscanf(name, "%*[0-9_]tcp_%u_sockets", &n) == 1 ||
 	    sscanf(name, "tcp_%u_sockets", &n) == 1) {
 		check_tcp_n(path, n, &w, &st);
-		printf("%-55s %3" PRIu64 " dumps, %5" PRIu64 " records\n",
-		       path, st.requests, st.records);
+		printf("%-55s %3" PRIu64 " dumps, %5" PRIu64 " records\n", path,
+		       st.requests, st.records);
 	}
 	if (strcmp(name, "4_19_319_tcp_10_sockets.pcap") == 0)
 		check_cuts(&f);

@@ -49,8 +49,8 @@ static void cap_begin(struct cap *c, uint32_t linktype)
 }
 
 /* One packet: cooked header for `proto`, then `len` netlink bytes. */
-static void cap_pkt(struct cap *c, uint32_t ms, uint16_t proto,
-		    const void *nl, size_t len)
+static void cap_pkt(struct cap *c, uint32_t ms, uint16_t proto, const void *nl,
+		    size_t len)
 {
 	uint32_t rh[4] = { 1000 + ms / 1000, (ms % 1000) * 1000,
 			   (uint32_t)(16 + len), (uint32_t)(16 + len) };
@@ -73,8 +73,10 @@ static void nl_msg(struct dg *d, uint16_t type, uint16_t flags, uint32_t seq,
 		   const void *payload, size_t plen)
 {
 	struct nlmsghdr h = { .nlmsg_len = (uint32_t)(sizeof(h) + plen),
-			      .nlmsg_type = type, .nlmsg_flags = flags,
-			      .nlmsg_seq = seq, .nlmsg_pid = 4242 };
+			      .nlmsg_type = type,
+			      .nlmsg_flags = flags,
+			      .nlmsg_seq = seq,
+			      .nlmsg_pid = 4242 };
 	memcpy(d->b + d->n, &h, sizeof(h));
 	memcpy(d->b + d->n + sizeof(h), payload, plen);
 	d->n += NLMSG_ALIGN(h.nlmsg_len);
@@ -97,7 +99,8 @@ static void sock_msg(struct dg *d, uint32_t seq, uint32_t inode, int unknown,
 		     uint16_t extra_flags)
 {
 	unsigned char p[sizeof(struct inet_diag_msg) + 16] = { 0 };
-	struct inet_diag_msg m = { .idiag_family = AF_INET, .idiag_state = 1,
+	struct inet_diag_msg m = { .idiag_family = AF_INET,
+				   .idiag_state = 1,
 				   .idiag_inode = inode };
 	struct rtattr a = { .rta_len = 8, .rta_type = 0x7f };
 	size_t n = sizeof(m);
@@ -152,7 +155,8 @@ static int on_rec(struct ts_record *rec, void *arg)
 	return 0;
 }
 
-#define TS(ms) ((1000ull + (ms) / 1000) * 1000000000ull + ((ms) % 1000) * 1000000ull)
+#define TS(ms)                                                                 \
+	((1000ull + (ms) / 1000) * 1000000000ull + ((ms) % 1000) * 1000000ull)
 
 /* request, two replies (2 sockets, then 1 socket + DONE) */
 static void build_basic(struct cap *c)
@@ -220,7 +224,7 @@ static void test_skipped(void)
 
 	cap_begin(&c, 253);
 	sock_msg(&d, 8, 1, 0, 0);
-	reply(&c, 1, &d); /* before any request */
+	reply(&c, 1, &d);		    /* before any request */
 	cap_pkt(&c, 2, NL_ROUTE, d.b, d.n); /* another netlink protocol */
 	d.n = 0;
 	nl_msg(&d, 18 /* TCPDIAG_GETSOCK */, NLM_F_REQUEST | NLM_F_DUMP, 8,
@@ -256,7 +260,7 @@ static void test_failures(void)
 	reply(&c, 2, &d);
 	d.n = 0;
 	sock_msg(&d, 9, 2, 0, 0);
-	reply(&c, 3, &d); /* the dump was abandoned: skipped */
+	reply(&c, 3, &d);	     /* the dump was abandoned: skipped */
 	request(&c, 4, 11, AF_INET); /* dump 2: kernel error */
 	d.n = 0;
 	error_msg(&d, 11, -EPERM);

@@ -60,7 +60,8 @@ static inline void st_sandbox(void)
 
 	if (unshare(CLONE_NEWNET) < 0)
 		TEST_SKIP("cannot unshare a network namespace (%s): needs "
-			  "CAP_SYS_ADMIN", strerror(errno));
+			  "CAP_SYS_ADMIN",
+			  strerror(errno));
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	memset(&ifr, 0, sizeof(ifr));
 	strcpy(ifr.ifr_name, "lo");
@@ -126,11 +127,13 @@ static inline pid_t st_spawn(char *const argv[], const char *out_path,
 	pid_t pid = fork();
 	if (pid == 0) {
 		if (out_path) {
-			int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+			int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC,
+				      0644);
 			dup2(fd, 1);
 		}
 		if (err_path) {
-			int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+			int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC,
+				      0644);
 			dup2(fd, 2);
 		}
 		execv(argv[0], argv);

@@ -37,7 +37,8 @@ static inline int st_json_get(const char *line, const char *key, char *val,
 	}
 	for (p++; *p && *p != '"' && i + 1 < vlen; p++) {
 		if (*p == '\\' && p[1] == 'u') {
-			val[i++] = (char)strtol((char[]){ p[4], p[5], 0 }, NULL, 16);
+			val[i++] = (char)strtol((char[]){ p[4], p[5], 0 }, NULL,
+						16);
 			p += 5;
 		} else if (*p == '\\') {
 			val[i++] = *++p;
@@ -53,7 +54,8 @@ static inline uint64_t st_counter_of(const char *line)
 {
 	char v[32];
 	return st_json_get(line, "record_counter", v, sizeof(v)) == 0
-		       ? strtoull(v, NULL, 10) : 0;
+		       ? strtoull(v, NULL, 10)
+		       : 0;
 }
 
 static inline int st_cmp_counter(const void *a, const void *b)
@@ -85,7 +87,8 @@ static inline void st_set_load(struct st_set *s, const char *path,
 	}
 	text[len] = '\0';
 	s->text = text;
-	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+	for (char *l = strtok_r(text, "\n", &save); l;
+	     l = strtok_r(NULL, "\n", &save)) {
 		s->line = realloc(s->line, (s->n + 1) * sizeof(*s->line));
 		s->line[s->n++] = l;
 	}
@@ -117,7 +120,8 @@ static inline int st_compare(const char *line, const st_msg *m)
 	int bad = 0;
 	char v[512];
 	int fam = st_json_get(line, "inet_diag_msg_family", v, sizeof(v)) == 0
-			  ? atoi(v) : 0;
+			  ? atoi(v)
+			  : 0;
 
 	for (unsigned i = 0; i < ST_MSG_DESC.n_fields; i++) {
 		const ProtobufCFieldDescriptor *fd = &ST_MSG_DESC.fields[i];
@@ -129,20 +133,23 @@ static inline int st_compare(const char *line, const st_msg *m)
 		case PROTOBUF_C_TYPE_ENUM: {
 			uint32_t x;
 			memcpy(&x, mp, sizeof(x));
-			ok = kind < 0 ? x == 0 : kind == 0 && x == strtoull(v, NULL, 10);
+			ok = kind < 0 ? x == 0
+				      : kind == 0 && x == strtoull(v, NULL, 10);
 			break;
 		}
 		case PROTOBUF_C_TYPE_UINT64:
 		case PROTOBUF_C_TYPE_INT64: {
 			uint64_t x;
 			memcpy(&x, mp, sizeof(x));
-			ok = kind < 0 ? x == 0 : kind == 0 && x == strtoull(v, NULL, 10);
+			ok = kind < 0 ? x == 0
+				      : kind == 0 && x == strtoull(v, NULL, 10);
 			break;
 		}
 		case PROTOBUF_C_TYPE_STRING: {
 			const char *x;
 			memcpy(&x, mp, sizeof(x));
-			ok = kind < 0 ? (!x || !*x) : kind == 1 && x && strcmp(x, v) == 0;
+			ok = kind < 0 ? (!x || !*x)
+				      : kind == 1 && x && strcmp(x, v) == 0;
 			break;
 		}
 		case PROTOBUF_C_TYPE_BYTES: {
@@ -154,7 +161,8 @@ static inline int st_compare(const char *line, const st_msg *m)
 				break;
 			}
 			ok = kind == 1 &&
-			     inet_pton(fam == AF_INET6 ? AF_INET6 : AF_INET, v, a) == 1 &&
+			     inet_pton(fam == AF_INET6 ? AF_INET6 : AF_INET, v,
+				       a) == 1 &&
 			     x.len == (fam == AF_INET6 ? 16u : 4u) &&
 			     memcmp(x.data, a, x.len) == 0;
 			break;
@@ -198,13 +206,15 @@ static inline long st_check_proto(enum sink_format fmt, const uint8_t *p,
 		size_t nrows = 1;
 		XtcpFlatRecord__V1__Envelope *env = NULL;
 		if (fmt == SINK_FMT_PROTOBUF_LIST) {
-			env = xtcp_flat_record__v1__envelope__unpack(NULL, len, p);
+			env = xtcp_flat_record__v1__envelope__unpack(NULL, len,
+								     p);
 			if (!env)
 				return -1;
 			rows = env->row;
 			nrows = env->n_row;
 		} else {
-			one = xtcp_flat_record__v1__xtcp_flat_record__unpack(NULL, len, p);
+			one = xtcp_flat_record__v1__xtcp_flat_record__unpack(
+				NULL, len, p);
 			if (!one)
 				return -1;
 			rows = &one;
@@ -212,17 +222,21 @@ static inline long st_check_proto(enum sink_format fmt, const uint8_t *p,
 		for (size_t i = 0; i < nrows; i++, got++) {
 			long k = st_set_find(s, rows[i]->record_counter);
 			if (k < 0 || s->seen[k]++) {
-				fprintf(stderr, "record %llu unexpected or repeated\n",
-					(unsigned long long)rows[i]->record_counter);
+				fprintf(stderr,
+					"record %llu unexpected or repeated\n",
+					(unsigned long long)rows[i]
+						->record_counter);
 				(*bad)++;
 				continue;
 			}
 			*bad += st_compare(s->line[k], rows[i]) != 0;
 		}
 		if (env)
-			xtcp_flat_record__v1__envelope__free_unpacked(env, NULL);
+			xtcp_flat_record__v1__envelope__free_unpacked(env,
+								      NULL);
 		else
-			xtcp_flat_record__v1__xtcp_flat_record__free_unpacked(one, NULL);
+			xtcp_flat_record__v1__xtcp_flat_record__free_unpacked(
+				one, NULL);
 		p += len;
 	}
 	return got;
@@ -239,7 +253,8 @@ static inline long st_check_json(const uint8_t *p, size_t n, struct st_set *s,
 	st_set_load(&got, NULL, p, n);
 	for (size_t i = 0; i < got.n; i++) {
 		long k = st_set_find(s, got.counter[i]);
-		if (k < 0 || s->seen[k]++ || strcmp(s->line[k], got.line[i]) != 0) {
+		if (k < 0 || s->seen[k]++ ||
+		    strcmp(s->line[k], got.line[i]) != 0) {
 			fprintf(stderr, "json record %llu differs or repeats\n",
 				(unsigned long long)got.counter[i]);
 			(*bad)++;
@@ -277,8 +292,8 @@ static inline size_t st_whole_frames(const uint8_t *p, size_t n)
 
 /* "URL: N sent, M dropped" from the last summary line naming url. */
 static inline int st_summary(const char *err_path, const char *url,
-			     unsigned long long *sent, unsigned long long *dropped,
-			     int *polls)
+			     unsigned long long *sent,
+			     unsigned long long *dropped, int *polls)
 {
 	FILE *f = fopen(err_path, "r");
 	char line[4096], pat[512];
@@ -289,8 +304,8 @@ static inline int st_summary(const char *err_path, const char *url,
 		char *p = strstr(line, pat);
 		if (strstr(line, "tcpscope: poll "))
 			(*polls)++;
-		if (p && sscanf(p + strlen(pat), "%llu sent, %llu dropped", sent,
-				dropped) == 2)
+		if (p && sscanf(p + strlen(pat), "%llu sent, %llu dropped",
+				sent, dropped) == 2)
 			found = 1;
 	}
 	if (f)

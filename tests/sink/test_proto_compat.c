@@ -11,7 +11,8 @@
 
 static const ProtobufCFieldDescriptor *field(const char *name)
 {
-	return protobuf_c_message_descriptor_get_field_by_name(&ST_MSG_DESC, name);
+	return protobuf_c_message_descriptor_get_field_by_name(&ST_MSG_DESC,
+							       name);
 }
 
 static int type_of(const char *t)
@@ -40,8 +41,9 @@ static void test_tsv(void)
 	unsigned char *in_tsv;
 
 	if (!f)
-		TEST_SKIP("reference table not found (TCPSCOPE_REFERENCE_TSV=%s)",
-			  path ? path : "unset");
+		TEST_SKIP(
+			"reference table not found (TCPSCOPE_REFERENCE_TSV=%s)",
+			path ? path : "unset");
 	/* allocated after the skip: exit(77) must not leave a leak */
 	in_tsv = calloc(ST_MSG_DESC.n_fields, 1);
 	while (fgets(line, sizeof(line), f)) {
@@ -55,7 +57,8 @@ static void test_tsv(void)
 			max = num;
 		if (!fd || fd->id != num || (int)fd->type != type_of(type) ||
 		    fd->label != PROTOBUF_C_LABEL_NONE) {
-			fprintf(stderr, "reference field %s = %u (%s): ours %s %u\n",
+			fprintf(stderr,
+				"reference field %s = %u (%s): ours %s %u\n",
 				name, num, type, fd ? "differs:" : "missing",
 				fd ? fd->id : 0);
 			check_failures++;
@@ -80,7 +83,8 @@ static void test_tsv(void)
 			&xtcp_flat_record__v1__envelope__descriptor, "row");
 	CHECK(row && row->id == 10 && row->label == PROTOBUF_C_LABEL_REPEATED &&
 	      row->type == PROTOBUF_C_TYPE_MESSAGE);
-	CHECK(strcmp(ST_MSG_DESC.name, "xtcp_flat_record.v1.XtcpFlatRecord") == 0);
+	CHECK(strcmp(ST_MSG_DESC.name, "xtcp_flat_record.v1.XtcpFlatRecord") ==
+	      0);
 }
 
 /* What our encoder writes is what the .proto says. */
@@ -99,8 +103,9 @@ static void test_fields_table(void)
 		const ProtobufCFieldDescriptor *fd = field(f->name);
 		if (!fd || fd->id != f->proto_num ||
 		    (int)fd->type != pt[f->proto_type]) {
-			fprintf(stderr, "ts_fields %s = %u: .proto %s\n", f->name,
-				f->proto_num, fd ? "differs" : "lacks it");
+			fprintf(stderr, "ts_fields %s = %u: .proto %s\n",
+				f->name, f->proto_num,
+				fd ? "differs" : "lacks it");
 			check_failures++;
 		}
 	}
@@ -131,18 +136,20 @@ static int check_text(const char *txt, struct st_set *refp, long *rows_out,
 			continue;
 		int kind = st_json_get(ref.line[k], key, jv, sizeof(jv));
 		if (val[0] == '"' && strchr(val, '\\'))
-			continue; /* bytes: octal escapes, compared via protobuf-c */
+			continue; /* bytes: octal escapes, compared via
+				     protobuf-c */
 		if (val[0] == '"') {
 			val[strlen(val) - 1] = '\0';
 			memmove(val, val + 1, strlen(val));
 		} else if (val[0] == 'C') {
-			continue; /* enum name; its number is compared via protobuf-c */
+			continue; /* enum name; its number is compared via
+				     protobuf-c */
 		}
 		checked++;
 		if (kind < 0 || strcmp(val, jv) != 0) {
 			if (bad++ < 5)
-				fprintf(stderr, "protoc %s: '%s', json '%s'\n", key,
-					val, kind < 0 ? "(absent)" : jv);
+				fprintf(stderr, "protoc %s: '%s', json '%s'\n",
+					key, val, kind < 0 ? "(absent)" : jv);
 		}
 	}
 	if (f)
@@ -175,7 +182,7 @@ static void test_protoc(void)
 	snprintf(dpb, sizeof(dpb), "file:%s?format=protobuf-list", pb);
 	snprintf(djs, sizeof(djs), "file:%s?format=json", js);
 	char *argv[] = { (char *)bin, "--once", "--quiet", "--netns", "host",
-			 "--dest", dpb, "--dest", djs, NULL };
+			 "--dest",    dpb,	"--dest",  djs,	      NULL };
 	CHECK_EQ(st_wait(st_spawn(argv, NULL, NULL), 30000), 0);
 	st_set_load(&ref, js, NULL, 0);
 	CHECK(ref.n >= 80);

@@ -68,7 +68,8 @@ static int check_one(const struct ts_record *r)
 	/* too small a buffer fails cleanly, at every size */
 	for (size_t cap = 0; cap < n; cap += 1 + cap / 8) {
 		size_t out = 12345;
-		if (proto_record(buf, cap, r, &out) != -EMSGSIZE || out != 12345)
+		if (proto_record(buf, cap, r, &out) != -EMSGSIZE ||
+		    out != 12345)
 			bad++;
 	}
 	return bad;
@@ -103,7 +104,8 @@ static void test_records(void)
 	r.info.rtt = 1234;
 	r.info.pacing_rate = UINT64_MAX;
 	CHECK(proto_record(buf, sizeof(buf), &r, &n) == 0);
-	st_msg *m = xtcp_flat_record__v1__xtcp_flat_record__unpack(NULL, n, buf);
+	st_msg *m =
+		xtcp_flat_record__v1__xtcp_flat_record__unpack(NULL, n, buf);
 	CHECK(m && m->record_counter == 300 && m->tcp_info_rtt == 1234 &&
 	      m->tcp_info_pacing_rate == UINT64_MAX &&
 	      m->inet_diag_msg_socket_source.len == 16 &&
@@ -180,7 +182,8 @@ static void run_batch(enum sink_format fmt, uint32_t max_bytes,
 		for (size_t i = 0, o = 0; i < got.ncut; o += got.cut[i++]) {
 			const uint8_t *p = got.p + o;
 			uint64_t len;
-			CHECK(st_varint(&p, got.p + o + got.cut[i], &len) == 0 &&
+			CHECK(st_varint(&p, got.p + o + got.cut[i], &len) ==
+				      0 &&
 			      p + len == got.p + o + got.cut[i]);
 		}
 	free(got.p);

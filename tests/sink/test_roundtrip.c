@@ -10,8 +10,8 @@
 #include "sink_test.h"
 
 enum { D_STDOUT, D_FILE, D_UDP4, D_UDP6, D_UNIX, D_UNIXGRAM, ND };
-static const char *dname[ND] = { "stdout", "file", "udp4", "udp6", "unix",
-				 "unixgram" };
+static const char *dname[ND] = { "stdout", "file", "udp4",
+				 "udp6",   "unix", "unixgram" };
 
 struct dest {
 	int fd, conn;
@@ -32,7 +32,8 @@ static void collect(struct dest *d, pid_t pid, int *status)
 		struct pollfd pf[ND];
 		int n = 0, idx[ND];
 		for (int i = D_UDP4; i < ND; i++) {
-			int fd = i == D_UNIX && d[i].conn >= 0 ? d[i].conn : d[i].fd;
+			int fd = i == D_UNIX && d[i].conn >= 0 ? d[i].conn
+							       : d[i].fd;
 			if (fd < 0)
 				continue;
 			pf[n] = (struct pollfd){ .fd = fd, .events = POLLIN };
@@ -45,9 +46,11 @@ static void collect(struct dest *d, pid_t pid, int *status)
 				continue;
 			if (i == D_UNIX && d[i].conn < 0)
 				d[i].conn = accept(d[i].fd, NULL, NULL);
-			else if (i == D_UNIX && st_read_stream(d[i].conn, &d[i].b) < 0) {
+			else if (i == D_UNIX &&
+				 st_read_stream(d[i].conn, &d[i].b) < 0) {
 				close(d[i].conn);
-				d[i].conn = -2; /* done: one connection expected */
+				d[i].conn =
+					-2; /* done: one connection expected */
 				d[i].fd = -1;
 			} else if (i != D_UNIX)
 				while (st_read_dgram(d[i].fd, &d[i].b))
@@ -83,7 +86,7 @@ static void verify(struct dest *d, struct st_set *refp, enum sink_format fmt,
 
 	for (int i = 0; i < ND; i++) {
 		enum sink_format f = fmt != SINK_FMT_AUTO ? fmt
-				     : i <= D_FILE ? SINK_FMT_JSON
+				     : i <= D_FILE	  ? SINK_FMT_JSON
 						   : SINK_FMT_PROTOBUF_LIST;
 		int bad = 0;
 		long got = 0;
@@ -93,18 +96,21 @@ static void verify(struct dest *d, struct st_set *refp, enum sink_format fmt,
 		if (i == D_UDP4 || i == D_UDP6 || i == D_UNIXGRAM) {
 			/* each datagram decodes alone and respects max_bytes */
 			size_t off = 0;
-			for (size_t k = 0; k < d[i].b.ncut; off += d[i].b.cut[k++]) {
-				long n = st_check(f, d[i].b.p + off, d[i].b.cut[k],
-						  &ref, &bad);
+			for (size_t k = 0; k < d[i].b.ncut;
+			     off += d[i].b.cut[k++]) {
+				long n = st_check(f, d[i].b.p + off,
+						  d[i].b.cut[k], &ref, &bad);
 				CHECK(n > 0 && d[i].b.cut[k] <= max_bytes);
 				got += n;
 			}
 		} else {
 			got = st_check(f, d[i].b.p, d[i].b.len, &ref, &bad);
 		}
-		fprintf(stderr, "run %d (%s%s) %s: %ld of %zu records, %d "
-			"bad, %zu datagrams\n", run_no, sink_format_name(f),
-			query, dname[i], got, ref.n, bad, d[i].b.ncut);
+		fprintf(stderr,
+			"run %d (%s%s) %s: %ld of %zu records, %d "
+			"bad, %zu datagrams\n",
+			run_no, sink_format_name(f), query, dname[i], got,
+			ref.n, bad, d[i].b.ncut);
 		CHECK_EQ(got, ref.n);
 		CHECK_EQ(bad, 0);
 		if (d[i].fd >= 0)
@@ -121,7 +127,7 @@ static void run(enum sink_format fmt, const char *query, size_t max_bytes,
 {
 	struct dest d[ND];
 	char jpath[128], fpath[128], spath[128], upath[128], gpath[128],
-	     epath[128], jurl[160], fmtarg[32];
+		epath[128], jurl[160], fmtarg[32];
 	struct st_set ref;
 	char *argv[40];
 	int argc = 0, status = -1;
@@ -136,14 +142,17 @@ static void run(enum sink_format fmt, const char *query, size_t max_bytes,
 	snprintf(jurl, sizeof(jurl), "file:%s?format=json", jpath);
 	for (int i = 0; i < ND; i++)
 		d[i].fd = d[i].conn = -1;
-	d[D_UDP4].fd = st_udp_rx(AF_INET, d[D_UDP4].url, sizeof(d[0].url), query);
-	d[D_UDP6].fd = st_udp_rx(AF_INET6, d[D_UDP6].url, sizeof(d[0].url), query);
+	d[D_UDP4].fd =
+		st_udp_rx(AF_INET, d[D_UDP4].url, sizeof(d[0].url), query);
+	d[D_UDP6].fd =
+		st_udp_rx(AF_INET6, d[D_UDP6].url, sizeof(d[0].url), query);
 	d[D_UNIX].fd = st_unix_rx(SOCK_STREAM, upath);
 	d[D_UNIXGRAM].fd = st_unix_rx(SOCK_DGRAM, gpath);
 	snprintf(d[D_STDOUT].url, sizeof(d[0].url), "stdout%s", query);
 	snprintf(d[D_FILE].url, sizeof(d[0].url), "file:%s%s", fpath, query);
 	snprintf(d[D_UNIX].url, sizeof(d[0].url), "unix:%s%s", upath, query);
-	snprintf(d[D_UNIXGRAM].url, sizeof(d[0].url), "unixgram:%s%s", gpath, query);
+	snprintf(d[D_UNIXGRAM].url, sizeof(d[0].url), "unixgram:%s%s", gpath,
+		 query);
 	CHECK(d[D_UDP4].fd >= 0 && d[D_UNIX].fd >= 0 && d[D_UNIXGRAM].fd >= 0);
 	if (d[D_UDP6].fd < 0)
 		fprintf(stderr, "note: no IPv6 loopback, udp6 not tested\n");

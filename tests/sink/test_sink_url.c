@@ -31,13 +31,15 @@ static void test_good(void)
 	CHECK(parse("udp://[::1]:53?max_bytes=8192") == 0 &&
 	      strcmp(u.host, "::1") == 0 && strcmp(u.port, "53") == 0 &&
 	      u.max_bytes == 8192);
-	CHECK(parse("udp://collector.example:65535?format=json&wait_ms=0") == 0 &&
+	CHECK(parse("udp://collector.example:65535?format=json&wait_ms=0") ==
+		      0 &&
 	      strcmp(u.host, "collector.example") == 0 && u.wait_ms == 0 &&
 	      u.format == SINK_FMT_JSON);
 	CHECK(parse("unix:/run/x.sock?buffer=65536&max_bytes=65536") == 0 &&
 	      u.kind == SINK_KIND_UNIX && u.buffer == 65536 &&
 	      strcmp(u.path, "/run/x.sock") == 0);
-	CHECK(parse("unixgram:/run/g.sock") == 0 && u.kind == SINK_KIND_UNIXGRAM &&
+	CHECK(parse("unixgram:/run/g.sock") == 0 &&
+	      u.kind == SINK_KIND_UNIXGRAM &&
 	      strcmp(u.path, "/run/g.sock") == 0);
 	CHECK(parse("udp://h:1?max_bytes=65507") == 0 && u.max_bytes == 65507);
 }
@@ -81,8 +83,10 @@ static void test_bad(void)
 	bad("udp://h:1?&", "empty");
 	bad("unix:/x?wait_ms=10001", "wait_ms");
 	bad("unix:/x?buffer=8192&max_bytes=9000", "exceeds buffer");
-	bad("unix:/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "too long");
+	bad("unix:/"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	    "too long");
 }
 
 static void test_formats(void)
@@ -96,7 +100,8 @@ static void test_formats(void)
 	f = SINK_FMT_JSON;
 	CHECK(sink_format_parse("protobuf_list", &f) == -EINVAL &&
 	      f == SINK_FMT_JSON);
-	CHECK(strcmp(sink_format_name(SINK_FMT_PROTOBUF_LIST), "protobuf-list") == 0);
+	CHECK(strcmp(sink_format_name(SINK_FMT_PROTOBUF_LIST),
+		     "protobuf-list") == 0);
 }
 
 /* sink_new: per-destination default format, and the command line's. */
@@ -107,17 +112,21 @@ static void test_defaults(void)
 	CHECK(sink_new("null", SINK_FMT_AUTO, &s, err, sizeof(err)) == 0 &&
 	      s->format == SINK_FMT_PROTOBUF_LIST);
 	sink_free(s);
-	CHECK(sink_new("file:/dev/null", SINK_FMT_AUTO, &s, err, sizeof(err)) == 0 &&
+	CHECK(sink_new("file:/dev/null", SINK_FMT_AUTO, &s, err, sizeof(err)) ==
+		      0 &&
 	      s->format == SINK_FMT_JSON);
 	sink_free(s);
-	CHECK(sink_new("file:/dev/null", SINK_FMT_PROTOBUF, &s, err, sizeof(err)) == 0 &&
+	CHECK(sink_new("file:/dev/null", SINK_FMT_PROTOBUF, &s, err,
+		       sizeof(err)) == 0 &&
 	      s->format == SINK_FMT_PROTOBUF);
 	sink_free(s);
 	CHECK(sink_new("file:/dev/null?format=json", SINK_FMT_PROTOBUF, &s, err,
-		       sizeof(err)) == 0 && s->format == SINK_FMT_JSON);
+		       sizeof(err)) == 0 &&
+	      s->format == SINK_FMT_JSON);
 	sink_free(s);
 	CHECK(sink_new("udp://no-such-host.invalid:9", SINK_FMT_AUTO, &s, err,
-		       sizeof(err)) == -EINVAL && strstr(err, "cannot resolve"));
+		       sizeof(err)) == -EINVAL &&
+	      strstr(err, "cannot resolve"));
 	sink_free(NULL);
 }
 

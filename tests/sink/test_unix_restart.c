@@ -42,8 +42,9 @@ int main(void)
 	snprintf(url, sizeof(url), "unix:%s", sock);
 	int l = st_unix_rx(SOCK_STREAM, sock);
 	CHECK(l >= 0);
-	char *argv[] = { (char *)bin, "--interval", "100ms", "--count", "30",
-			 "--netns", "host", "--dest", url, "--dest", jurl, NULL };
+	char *argv[] = { (char *)bin, "--interval", "100ms", "--count",
+			 "30",	      "--netns",    "host",  "--dest",
+			 url,	      "--dest",	    jurl,    NULL };
 	pid_t pid = st_spawn(argv, NULL, epath);
 	int c = accept_within(l, 5000);
 	CHECK(c >= 0);
@@ -65,11 +66,13 @@ int main(void)
 	long got1 = st_check(SINK_FMT_PROTOBUF_LIST, b1.p,
 			     st_whole_frames(b1.p, b1.len), &ref, &bad);
 	long got2 = st_check(SINK_FMT_PROTOBUF_LIST, b2.p, b2.len, &ref, &bad);
-	fprintf(stderr, "first peer: %ld records, second peer: %ld records, "
-		"of %zu\n", got1, got2, ref.n);
+	fprintf(stderr,
+		"first peer: %ld records, second peer: %ld records, "
+		"of %zu\n",
+		got1, got2, ref.n);
 	CHECK(got1 > 0);
-	CHECK(got2 > 0); /* whole frames only: -1 otherwise */
-	CHECK_EQ(bad, 0);	/* includes: no record twice */
+	CHECK(got2 > 0);  /* whole frames only: -1 otherwise */
+	CHECK_EQ(bad, 0); /* includes: no record twice */
 	CHECK(got2 > (long)ref.n / 4);
 	st_set_free(&ref);
 	free(b1.p);

@@ -44,8 +44,9 @@ int main(void)
 		 "unix:%s?buffer=262144&max_bytes=65536&wait_ms=20", sock);
 	int l = st_unix_rx(SOCK_STREAM, sock);
 	CHECK(l >= 0);
-	char *argv[] = { (char *)bin, "--interval", "100ms", "--count", "25",
-			 "--netns", "host", "--dest", url, "--dest", jurl, NULL };
+	char *argv[] = { (char *)bin, "--interval", "100ms", "--count",
+			 "25",	      "--netns",    "host",  "--dest",
+			 url,	      "--dest",	    jurl,    NULL };
 	uint64_t t0 = st_now_ms();
 	pid_t pid = st_spawn(argv, NULL, epath);
 	struct pollfd pf = { .fd = l, .events = POLLIN };
@@ -72,12 +73,13 @@ int main(void)
 	st_set_load(&ref, jpath, NULL, 0);
 	long got = st_check(SINK_FMT_PROTOBUF_LIST, b.p, b.len, &ref, &bad);
 	CHECK(st_summary(epath, url, &sent, &dropped, &polls) == 0);
-	fprintf(stderr, "%zu bytes, %ld records received; tcpscope: %llu sent, "
-		"%llu dropped, %d polls in %llu ms\n", b.len, got, sent, dropped,
-		polls, (unsigned long long)elapsed);
-	CHECK(got > 0);		/* whole frames only: -1 otherwise */
+	fprintf(stderr,
+		"%zu bytes, %ld records received; tcpscope: %llu sent, "
+		"%llu dropped, %d polls in %llu ms\n",
+		b.len, got, sent, dropped, polls, (unsigned long long)elapsed);
+	CHECK(got > 0); /* whole frames only: -1 otherwise */
 	CHECK_EQ(bad, 0);
-	CHECK_EQ(got, sent);	/* what it counted as sent arrived */
+	CHECK_EQ(got, sent); /* what it counted as sent arrived */
 	CHECK(dropped > 0);
 	CHECK_EQ(sent + dropped, ref.n); /* every record accounted for */
 	CHECK_EQ(polls, POLLS);

@@ -292,8 +292,8 @@ static inline int jc_is(const struct jc_obj *o, const char *key,
 	size_t vl;
 	const char *v = jc_get(o, key, &vl);
 	if (!v || vl != strlen(raw) || memcmp(v, raw, vl) != 0) {
-		fprintf(stderr, "%s: got %.*s, want %s\n", key,
-			v ? (int)vl : 6, v ? v : "absent", raw);
+		fprintf(stderr, "%s: got %.*s, want %s\n", key, v ? (int)vl : 6,
+			v ? v : "absent", raw);
 		return 0;
 	}
 	return 1;

@@ -108,9 +108,12 @@ static void test_table(void)
 		for (size_t j = 0; j < i; j++) {
 			if (!strcmp(ts_fields[i].name, ts_fields[j].name) ||
 			    ts_fields[i].proto_num == ts_fields[j].proto_num) {
-				fprintf(stderr, "%s (%u) clashes with %s (%u)\n",
-					ts_fields[i].name, ts_fields[i].proto_num,
-					ts_fields[j].name, ts_fields[j].proto_num);
+				fprintf(stderr,
+					"%s (%u) clashes with %s (%u)\n",
+					ts_fields[i].name,
+					ts_fields[i].proto_num,
+					ts_fields[j].name,
+					ts_fields[j].proto_num);
 				check_failures++;
 			}
 		}

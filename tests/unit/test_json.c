@@ -24,18 +24,18 @@ static size_t emit(const struct ts_record *r, int line)
 		return 0;
 	}
 	if (jc_line(out, n, &obj)) {
-		fprintf(stderr, "line %d: invalid JSON: %s at %zu: %.*s\n", line,
-			obj.err, obj.errpos, (int)n, out);
+		fprintf(stderr, "line %d: invalid JSON: %s at %zu: %.*s\n",
+			line, obj.err, obj.errpos, (int)n, out);
 		check_failures++;
 		return 0;
 	}
 	return n;
 }
 
-#define EMIT(r) emit((r), __LINE__)
+#define EMIT(r)	     emit((r), __LINE__)
 #define IS(key, raw) CHECK(jc_is(&obj, (key), (raw)))
-#define HAS(key) CHECK(jc_has(&obj, (key)))
-#define LACKS(key) CHECK(!jc_has(&obj, (key)))
+#define HAS(key)     CHECK(jc_has(&obj, (key)))
+#define LACKS(key)   CHECK(!jc_has(&obj, (key)))
 
 static void test_minimal(void)
 {
@@ -322,13 +322,14 @@ static void test_small_caps(void)
 		size_t a = json_record(exact, cap, &r);
 		size_t b = json_record(canary, cap, &r);
 		if (a || b) {
-			fprintf(stderr, "cap %zu: returned %zu/%zu\n", cap, a, b);
+			fprintf(stderr, "cap %zu: returned %zu/%zu\n", cap, a,
+				b);
 			check_failures++;
 		}
 		for (size_t i = cap; i < cap + CANARY; i++)
 			if ((unsigned char)canary[i] != 0xa5) {
-				fprintf(stderr, "cap %zu: wrote byte %zu\n", cap,
-					i);
+				fprintf(stderr, "cap %zu: wrote byte %zu\n",
+					cap, i);
 				check_failures++;
 				break;
 			}

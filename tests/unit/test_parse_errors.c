@@ -109,7 +109,8 @@ static void test_header_bounds(void)
 	nb_record(&nb, SEQ, PID, 2);
 	size_t good = nb.len;
 	nb_record(&nb, SEQ, PID, 3);
-	for (size_t cut = good + 1; cut < good + sizeof(struct nlmsghdr); cut++) {
+	for (size_t cut = good + 1; cut < good + sizeof(struct nlmsghdr);
+	     cut++) {
 		init(&p, &s, 0);
 		CHECK_EQ(feed(&p, nb.b, cut), -EBADMSG);
 		CHECK_EQ(s.calls, 2);
@@ -255,7 +256,7 @@ static void test_unknown_attrs(void)
 
 	nb_msg(&nb, SOCK_DIAG_BY_FAMILY, NLM_F_MULTI, SEQ, PID);
 	nb_diag(&nb, AF_INET, 1, 5, 80, 5);
-	nb_attr(&nb, 0, "zz", 2);	  /* INET_DIAG_NONE */
+	nb_attr(&nb, 0, "zz", 2);	/* INET_DIAG_NONE */
 	nb_attr(&nb, 31, "abcdefg", 7); /* not (yet) defined */
 	nb_attr(&nb, INET_DIAG_CONG | NLA_F_NESTED, "bbr", 4);
 	nb_attr(&nb, 0x3fff, NULL, 0);
@@ -512,7 +513,8 @@ static void check_info_size(size_t n)
 	struct nlbuf nb = { .len = 0 };
 	struct nl_parser p;
 	struct sink s;
-	size_t fit = n < sizeof(struct ts_tcp_info) ? n : sizeof(struct ts_tcp_info);
+	size_t fit =
+		n < sizeof(struct ts_tcp_info) ? n : sizeof(struct ts_tcp_info);
 
 	for (size_t i = 0; i < sizeof(info); i++)
 		info[i] = (unsigned char)(i * 7 + 1);
@@ -540,8 +542,8 @@ static void check_info_size(size_t n)
 
 static void test_tcp_info_sizes(void)
 {
-	static const size_t sizes[] = { 0, 1, 104, 192, 224, 232, 240, 248,
-					279, 280, 281, 300, 400 };
+	static const size_t sizes[] = { 0,   1,	  104, 192, 224, 232, 240,
+					248, 279, 280, 281, 300, 400 };
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
 		check_info_size(sizes[i]);
 }
@@ -594,9 +596,10 @@ static void test_short_attrs(void)
 	CHECK_EQ(r.info.state, 11);
 	CHECK_EQ(r.present & ~(1u << INET_DIAG_INFO),
 		 (1u << INET_DIAG_MEMINFO) | (1u << INET_DIAG_SKMEMINFO) |
-		 (1u << INET_DIAG_CGROUP_ID) | (1u << INET_DIAG_BBRINFO) |
-		 (1u << INET_DIAG_CONG) | (1u << INET_DIAG_SHUTDOWN) |
-		 (1u << INET_DIAG_SOCKOPT));
+			 (1u << INET_DIAG_CGROUP_ID) |
+			 (1u << INET_DIAG_BBRINFO) | (1u << INET_DIAG_CONG) |
+			 (1u << INET_DIAG_SHUTDOWN) |
+			 (1u << INET_DIAG_SOCKOPT));
 }
 
 int main(void)

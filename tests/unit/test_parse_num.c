@@ -17,10 +17,12 @@ static void test_u64(void)
 	CHECK_EQ(v, UINT64_MAX);
 	v = 42;
 	/* rejected, and the output left alone */
-	const char *bad[] = { "", "-1", "+1", " 1", "1 ", "1x", "0x10",
-			      "18446744073709551616", "abc" };
+	const char *bad[] = { "",   "-1", "+1",	  " 1",
+			      "1 ", "1x", "0x10", "18446744073709551616",
+			      "abc" };
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		CHECK_EQ(ts_parse_u64(bad[i], 0, UINT64_MAX, &v), (uint64_t)-EINVAL);
+		CHECK_EQ(ts_parse_u64(bad[i], 0, UINT64_MAX, &v),
+			 (uint64_t)-EINVAL);
 	CHECK_EQ(ts_parse_u64("5", 6, 10, &v), (uint64_t)-EINVAL);
 	CHECK_EQ(ts_parse_u64("11", 6, 10, &v), (uint64_t)-EINVAL);
 	CHECK_EQ(v, 42);
@@ -41,7 +43,13 @@ static void test_duration(void)
 	CHECK_EQ(ts_parse_duration_ms("2m", &ms), 0);
 	CHECK_EQ(ms, 120000);
 	ms = 7;
-	const char *bad[] = { "", "s", "5x", "5 s", "-5s", "5sec", "1h",
+	const char *bad[] = { "",
+			      "s",
+			      "5x",
+			      "5 s",
+			      "-5s",
+			      "5sec",
+			      "1h",
 			      "18446744073709551615s" /* overflows in ms */ };
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		CHECK_EQ(ts_parse_duration_ms(bad[i], &ms), (uint64_t)-EINVAL);

@@ -15,9 +15,9 @@ static void test_state_names(void)
 {
 	/* ss's names, by the kernel's TCP_* numbering */
 	static const char *const want[] = {
-		"unknown",   "established", "syn-sent",	   "syn-recv",
-		"fin-wait-1", "fin-wait-2", "time-wait",   "close",
-		"close-wait", "last-ack",   "listen",	   "closing",
+		"unknown",	"established",	  "syn-sent",  "syn-recv",
+		"fin-wait-1",	"fin-wait-2",	  "time-wait", "close",
+		"close-wait",	"last-ack",	  "listen",    "closing",
 		"new-syn-recv", "bound-inactive",
 	};
 	unsigned st;
@@ -54,14 +54,22 @@ static void test_cong_names(void)
 		const char *name;
 		uint32_t algo;
 	} cases[] = {
-		{ "cubic", TS_CONG_CUBIC }, { "dctcp", TS_CONG_DCTCP },
-		{ "vegas", TS_CONG_VEGAS }, { "prague", TS_CONG_PRAGUE },
-		{ "bbr", TS_CONG_BBR1 },    { "bbr1", TS_CONG_BBR1 },
-		{ "bbr2", TS_CONG_BBR2 },   { "bbr3", TS_CONG_BBR3 },
-		{ "reno", 0 },		    { "", 0 },
-		{ "bbr4", 0 },		    { "bbr22", 0 },
-		{ "cubicx", 0 },	    { "cubi", 0 },
-		{ "unknown", 0 },	    { "htcp", 0 },
+		{ "cubic", TS_CONG_CUBIC },
+		{ "dctcp", TS_CONG_DCTCP },
+		{ "vegas", TS_CONG_VEGAS },
+		{ "prague", TS_CONG_PRAGUE },
+		{ "bbr", TS_CONG_BBR1 },
+		{ "bbr1", TS_CONG_BBR1 },
+		{ "bbr2", TS_CONG_BBR2 },
+		{ "bbr3", TS_CONG_BBR3 },
+		{ "reno", 0 },
+		{ "", 0 },
+		{ "bbr4", 0 },
+		{ "bbr22", 0 },
+		{ "cubicx", 0 },
+		{ "cubi", 0 },
+		{ "unknown", 0 },
+		{ "htcp", 0 },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		uint32_t got = ts_cong_from_name(cases[i].name);
@@ -82,8 +90,8 @@ static void test_cong_names(void)
 	CHECK_EQ(TS_CONG_BBR3, 7);
 }
 
-#define SAME_OFF(ours, kernel)                                            \
-	CHECK_EQ(offsetof(struct ts_tcp_info, ours),                      \
+#define SAME_OFF(ours, kernel)                                                 \
+	CHECK_EQ(offsetof(struct ts_tcp_info, ours),                           \
 		 offsetof(struct tcp_info, kernel))
 
 /* Our struct against the kernel's, as far as this system's headers go. */

@@ -15,18 +15,18 @@
 #include "unit_util.h"
 
 /* Attributes `ss -tia` asks for, as every non-time-wait reply carries. */
-#define SS_ATTRS                                                           \
-	((1u << INET_DIAG_MEMINFO) | (1u << INET_DIAG_INFO) |              \
-	 (1u << INET_DIAG_CONG) | (1u << INET_DIAG_TOS) |                  \
-	 (1u << INET_DIAG_SKMEMINFO) | (1u << INET_DIAG_SHUTDOWN) |        \
-	 (1u << INET_DIAG_CLASS_ID) | (1u << INET_DIAG_CGROUP_ID) |        \
+#define SS_ATTRS                                                               \
+	((1u << INET_DIAG_MEMINFO) | (1u << INET_DIAG_INFO) |                  \
+	 (1u << INET_DIAG_CONG) | (1u << INET_DIAG_TOS) |                      \
+	 (1u << INET_DIAG_SKMEMINFO) | (1u << INET_DIAG_SHUTDOWN) |            \
+	 (1u << INET_DIAG_CLASS_ID) | (1u << INET_DIAG_CGROUP_ID) |            \
 	 (1u << INET_DIAG_SOCKOPT))
 
 #define MAX_COOKIES 4096
 
 struct tally {
 	uint64_t records;
-	uint64_t bad;	   /* records failing the sanity checks */
+	uint64_t bad;	    /* records failing the sanity checks */
 	unsigned info_size; /* expected tcp_info size, 0: any */
 	size_t ncookies;
 	uint64_t cookies[MAX_COOKIES];
@@ -42,8 +42,8 @@ static int sane(const struct ts_record *r, unsigned info_size)
 
 	if (!n || jc_line(buf, n, &jobj)) {
 		fprintf(stderr, "invalid JSON (%s at %zu): %.*s\n",
-			jobj.err ? jobj.err : "no output", jobj.errpos,
-			(int)n, buf);
+			jobj.err ? jobj.err : "no output", jobj.errpos, (int)n,
+			buf);
 		return 0;
 	}
 	if (r->family != AF_INET && r->family != AF_INET6)
@@ -64,9 +64,11 @@ static int on_rec(struct ts_record *r, void *arg)
 
 	t->records++;
 	if (!sane(r, t->info_size)) {
-		fprintf(stderr, "bad record %" PRIu64 ": state %u family %u "
-			"present %#x info %u\n", t->records, r->state,
-			r->family, r->present, r->tcp_info_size);
+		fprintf(stderr,
+			"bad record %" PRIu64 ": state %u family %u "
+			"present %#x info %u\n",
+			t->records, r->state, r->family, r->present,
+			r->tcp_info_size);
 		t->bad++;
 	}
 	if (t->ncookies < MAX_COOKIES)
@@ -91,8 +93,8 @@ static void test_single_reply(const char *dir, const char *name)
 	struct tally t = { .info_size = 240 };
 	unsigned long port = strtoul(strstr(name, "_port") + 5, NULL, 10);
 
-	unsigned char *b = ut_read_file(ut_path(path, sizeof(path), dir, name),
-					&len);
+	unsigned char *b =
+		ut_read_file(ut_path(path, sizeof(path), dir, name), &len);
 	if (!b || len < 16) {
 		fprintf(stderr, "%s: unreadable\n", path);
 		check_failures++;
@@ -154,9 +156,10 @@ static void test_torn_done(const char *fx)
 	size_t len = 0;
 	struct nl_parser p;
 
-	unsigned char *b = ut_read_file(ut_path(path, sizeof(path), fx,
-						"6_6_44/netlink_end_of_dump_bytes"),
-					&len);
+	unsigned char *b =
+		ut_read_file(ut_path(path, sizeof(path), fx,
+				     "6_6_44/netlink_end_of_dump_bytes"),
+			     &len);
 	CHECK(b != NULL);
 	if (!b)
 		return;
@@ -198,8 +201,8 @@ static void feed_dir(const char *dir, struct tally *t, uint64_t *dumps,
 
 	for (size_t i = 0; i < n; i++) {
 		size_t len = 0;
-		unsigned char *b = ut_read_file(ut_path(path, sizeof(path),
-							dir, names[i]), &len);
+		unsigned char *b = ut_read_file(
+			ut_path(path, sizeof(path), dir, names[i]), &len);
 		if (!b) /* the 20k/ subfolder */
 			continue;
 		(*files)++;

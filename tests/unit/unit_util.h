@@ -43,8 +43,7 @@ static inline unsigned char *ut_read_file(const char *path, size_t *len)
 }
 
 /* "a/b" into out; aborts when it does not fit (paths are ours). */
-static inline char *ut_path(char *out, size_t cap, const char *a,
-			    const char *b)
+static inline char *ut_path(char *out, size_t cap, const char *a, const char *b)
 {
 	int n = snprintf(out, cap, "%s/%s", a, b);
 	if (n < 0 || (size_t)n >= cap) {
