@@ -98,9 +98,17 @@ static int on_record(struct ts_record *rec, void *arg)
 	return 0;
 }
 
+/* Destinations send through the ring of the thread writing to them. */
+static void use_ring(struct daemon *d, struct ring *r)
+{
+	for (unsigned i = 0; i < d->nsinks; i++)
+		d->sinks[i]->ring = r;
+}
+
 static void flush_batch(struct worker *w)
 {
 	pthread_mutex_lock(&w->d->lock);
+	use_ring(w->d, poll_loop_ring(w->loop));
 	for (size_t i = 0; i < w->nbatch; i++)
 		deliver(w->d, &w->batch[i]);
 	pthread_mutex_unlock(&w->d->lock);
@@ -120,6 +128,8 @@ static int on_record_batched(struct ts_record *rec, void *arg)
 
 static void flush_sinks(struct daemon *d)
 {
+	if (d->workers[0])
+		use_ring(d, poll_loop_ring(d->workers[0]->loop));
 	if (reopen_requested) {
 		reopen_requested = 0;
 		for (unsigned i = 0; i < d->nsinks; i++) {
@@ -206,7 +216,10 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct daemon *d = w->d;
 	uint64_t seen = 0;
+	char err[160];
 
+	/* the ring is made on its thread; a failure shows in the poll */
+	(void)poll_loop_prepare(w->loop, err, sizeof(err));
 	for (;;) {
 		pthread_mutex_lock(&d->lock);
 		while (d->poll_gen == seen && !d->quitting)
@@ -267,10 +280,21 @@ static int poll_all(struct daemon *d, struct poll_stats *sum)
 static int start_workers(struct daemon *d, struct ns_table_cfg *tc)
 {
 	struct poll_config cfg = {
+		.engine = d->opt.io_engine == TS_ENGINE_URING
+				  ? POLL_ENGINE_URING
+				  : POLL_ENGINE_SYSCALL,
 		.families = d->opt.families,
 		.states = d->opt.states,
 		.ext = d->opt.ext,
+		.ring = {
+			.recv_batch = d->opt.uring_recv_batch,
+			.cqe_batch = d->opt.uring_cqe_batch,
+			.features = getenv("TCPSCOPE_URING_NO_MULTISHOT")
+					    ? 0
+					    : RING_F_MULTISHOT,
+		},
 	};
+	char err[160];
 	int rc;
 
 	pthread_mutex_init(&d->lock, NULL);
@@ -294,7 +318,11 @@ static int start_workers(struct daemon *d, struct ns_table_cfg *tc)
 				return rc;
 		}
 	}
-	return 0;
+	rc = poll_loop_prepare(d->workers[0]->loop, err, sizeof(err));
+	if (rc < 0)
+		fprintf(stderr, "tcpscope: %s\n", err);
+	use_ring(d, poll_loop_ring(d->workers[0]->loop));
+	return rc;
 }
 
 static void stop_workers(struct daemon *d)
@@ -377,6 +405,8 @@ static int run_polls(struct daemon *d)
 		rc = poll_loop_forever(d);
 	stop_workers(d);
 	ns_table_release(&d->table);
+	/* what the destinations still send at exit goes by syscalls */
+	use_ring(d, NULL);
 	free_workers(d);
 	return rc;
 }
@@ -406,6 +436,30 @@ static int run_replay(struct daemon *d)
 	return 0;
 }
 
+/* --io-engine uring fails here when io_uring cannot be used; auto falls
+ * back to syscalls with one line saying why. 0 or -errno. */
+static int choose_engine(struct ts_options *o)
+{
+	char err[256];
+	int rc;
+
+	if (o->io_engine == TS_ENGINE_SYSCALL || o->replay)
+		return 0;
+	rc = ring_probe(err, sizeof(err));
+	if (rc == 0) {
+		o->io_engine = TS_ENGINE_URING;
+		return 0;
+	}
+	if (o->io_engine == TS_ENGINE_URING) {
+		fprintf(stderr, "tcpscope: --io-engine uring: %s\n", err);
+		return rc;
+	}
+	fprintf(stderr, "tcpscope: io_uring not used (%s); using syscalls\n",
+		err);
+	o->io_engine = TS_ENGINE_SYSCALL;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct daemon d;
@@ -415,6 +469,8 @@ int main(int argc, char **argv)
 	rc = ts_options_parse(argc, argv, &d.opt, stdout, stderr);
 	if (rc != 0)
 		return rc > 0 ? 0 : 2;
+	if (choose_engine(&d.opt) < 0)
+		return 1;
 	if (gethostname(d.hostname, sizeof(d.hostname) - 1) < 0)
 		strcpy(d.hostname, "unknown");
 	for (unsigned i = 0; i < d.opt.ndests; i++) {

@@ -48,6 +48,14 @@ static const char usage[] =
 	"  --workers N            poll threads sharing the namespaces (default "
 	"1)\n"
 	"\n"
+	"I/O engine:\n"
+	"  --io-engine E          syscall (default), uring, or auto (uring "
+	"when\n"
+	"                         the kernel allows it, else syscall)\n"
+	"  --uring-recv-batch N   netlink receive buffers of 32 KiB per ring\n"
+	"                         (default 64)\n"
+	"  --uring-cqe-batch N    completions reaped per batch (default 128)\n"
+	"\n"
 	"Output:\n"
 	"  --format FMT           json, protobuf or protobuf-list: the format "
 	"of\n"
@@ -102,6 +110,9 @@ enum {
 	OPT_NETNS,
 	OPT_NETNS_DIRS,
 	OPT_WORKERS,
+	OPT_IO_ENGINE,
+	OPT_URING_RECV_BATCH,
+	OPT_URING_CQE_BATCH,
 };
 
 static const struct option long_opts[] = {
@@ -118,6 +129,9 @@ static const struct option long_opts[] = {
 	{ "netns", required_argument, NULL, OPT_NETNS },
 	{ "netns-dirs", required_argument, NULL, OPT_NETNS_DIRS },
 	{ "workers", required_argument, NULL, OPT_WORKERS },
+	{ "io-engine", required_argument, NULL, OPT_IO_ENGINE },
+	{ "uring-recv-batch", required_argument, NULL, OPT_URING_RECV_BATCH },
+	{ "uring-cqe-batch", required_argument, NULL, OPT_URING_CQE_BATCH },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -172,6 +186,33 @@ static int parse_dirs(const char *arg, struct ts_options *o, FILE *err)
 				   "expected an absolute path");
 		o->netns_dirs[o->nnetns_dirs++] = tok;
 	}
+	return 0;
+}
+
+static int apply_engine(int c, const char *arg, struct ts_options *o, FILE *err)
+{
+	static const char *const names[] = { "syscall", "uring", "auto" };
+	uint64_t v;
+
+	if (c == OPT_IO_ENGINE) {
+		for (int i = 0; i < 3; i++) {
+			if (strcmp(arg, names[i]) == 0) {
+				o->io_engine = i;
+				return 0;
+			}
+		}
+		return bad(err, "io-engine", arg,
+			   "expected syscall, uring or auto");
+	}
+	if (ts_parse_u64(arg, 1, RING_BATCH_MAX, &v) < 0)
+		return bad(err,
+			   c == OPT_URING_RECV_BATCH ? "uring-recv-batch"
+						     : "uring-cqe-batch",
+			   arg, "expected 1 to 4096");
+	if (c == OPT_URING_RECV_BATCH)
+		o->uring_recv_batch = (unsigned)v;
+	else
+		o->uring_cqe_batch = (unsigned)v;
 	return 0;
 }
 
@@ -250,6 +291,10 @@ static int apply(int c, const char *arg, struct ts_options *o, FILE *out,
 		o->workers = (unsigned)w;
 		return 0;
 	}
+	case OPT_IO_ENGINE:
+	case OPT_URING_RECV_BATCH:
+	case OPT_URING_CQE_BATCH:
+		return apply_engine(c, arg, o, err);
 	case OPT_HELP:
 		fputs(usage, out);
 		return 1;
@@ -277,6 +322,9 @@ int ts_options_parse(int argc, char **argv, struct ts_options *o, FILE *out,
 	o->netns_dirs[1] = "/run/docker/netns";
 	o->nnetns_dirs = 2;
 	o->workers = 1;
+	o->io_engine = TS_ENGINE_SYSCALL;
+	o->uring_recv_batch = RING_RECV_BATCH;
+	o->uring_cqe_batch = RING_CQE_BATCH;
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {

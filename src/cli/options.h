@@ -33,7 +33,12 @@ struct ts_options {
 	const char *netns_dirs[8]; /* bind-mount directories */
 	unsigned nnetns_dirs;
 	unsigned workers; /* poll threads */
+	int io_engine;	  /* TS_ENGINE_* */
+	unsigned uring_recv_batch;
+	unsigned uring_cqe_batch;
 };
+
+enum { TS_ENGINE_SYSCALL, TS_ENGINE_URING, TS_ENGINE_AUTO };
 
 int ts_options_parse(int argc, char **argv, struct ts_options *o, FILE *out,
 		     FILE *err);

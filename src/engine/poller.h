@@ -1,12 +1,19 @@
 /*
  * poller.h - one poll over many sock_diag sockets (one per namespace),
- * syscall engine: non-blocking sockets and one epoll set per poll thread.
+ * behind one ops table with two engines:
+ *   syscall (default): non-blocking sockets, one epoll set per poll thread
+ *     and one receive buffer of NL_RECV_BUF bytes shared by all targets
+ *     (each datagram is parsed to the end before the next receive);
+ *   uring: one io_uring per poll thread (ring.h), created on that thread
+ *     by poll_loop_prepare(); requests are sent and datagrams received
+ *     through it (multishot recvmsg into provided buffers where the kernel
+ *     has it), so a poll costs a handful of io_uring_enter calls.
  *
  * Contract:
- *  - A poll_loop belongs to one poll thread. It owns the epoll fd and one
- *    receive buffer of NL_RECV_BUF bytes shared by all its targets: each
- *    datagram is parsed to the end before the next receive, so one buffer
- *    serves every dump in flight. A poll allocates nothing.
+ *  - A poll_loop belongs to one poll thread. A poll allocates nothing.
+ *    Between polls no request is in flight on any target's socket, so
+ *    targets may be attached and detached from another thread (the
+ *    reconcile) while the poll thread is idle.
  *  - A poll_target is one namespace's socket plus its dump state (parser,
  *    sequence number, labels). The caller owns the memory; the loop owns
  *    the fd from poll_target_attach() until poll_target_detach().
@@ -26,14 +33,25 @@
 
 #include "../netlink/nl_parse.h"
 #include "../netlink/nl_sock.h"
+#include <linux/netlink.h>
+
+#include "../netlink/nl_request.h"
+#include "ring.h"
 
 enum { POLL_FAM_INET = 1, POLL_FAM_INET6 = 2 };
 
+enum poll_engine {
+	POLL_ENGINE_SYSCALL,
+	POLL_ENGINE_URING,
+};
+
 struct poll_config {
-	unsigned families; /* POLL_FAM_* */
-	uint32_t states;   /* idiag_states bitmask */
-	uint8_t ext;	   /* idiag_ext bits */
-	int timeout_ms;	   /* a dump silent this long fails (default 10 s) */
+	enum poll_engine engine;
+	struct ring_cfg ring; /* uring engine */
+	unsigned families;    /* POLL_FAM_* */
+	uint32_t states;      /* idiag_states bitmask */
+	uint8_t ext;	      /* idiag_ext bits */
+	int timeout_ms;	      /* a dump silent this long fails (default 10 s) */
 	unsigned max_inflight; /* dumps in flight at once (default 64) */
 };
 
@@ -72,10 +90,38 @@ struct poll_target {
 	int last_error;
 	struct poll_loop *loop;
 	struct nl_parser parser;
+	/* uring engine: the request lives until its send completes */
+	struct nl_diag_request req;
+	struct ring_req *recv; /* the armed receive, or NULL */
+	int rearm;	       /* its receive ended early: arm again */
+	int bid;	       /* single-shot: the buffer posted, or -1 */
+	struct sockaddr_nl from;
 };
 
+struct poll_loop;
+
+struct poll_engine_ops {
+	const char *name;
+	int (*init)(struct poll_loop *l);
+	void (*release)(struct poll_loop *l);
+	/* on the poll thread, before its first poll */
+	int (*prepare)(struct poll_loop *l, char *err, size_t errlen);
+	int (*attach)(struct poll_loop *l, struct poll_target *t);
+	void (*detach)(struct poll_target *t);
+	void (*run)(struct poll_loop *l, struct poll_target *const *targets,
+		    size_t n);
+};
+
+extern const struct poll_engine_ops poll_syscall_ops;
+extern const struct poll_engine_ops poll_uring_ops;
+
 struct poll_loop {
+	const struct poll_engine_ops *ops;
 	int epfd;
+	struct ring *ring;	    /* uring engine, after prepare */
+	struct poll_target **rearm; /* uring: max_inflight entries */
+	unsigned nrearm;
+	unsigned inflight;
 	struct poll_config cfg;
 	uint64_t poll_seq;
 	uint64_t rx_ns;
@@ -85,8 +131,15 @@ struct poll_loop {
 	_Alignas(8) unsigned char buf[NL_RECV_BUF];
 };
 
+/* 0 or -errno. Engine resources that must live on the poll thread are
+ * made by poll_loop_prepare() (or by the first poll). */
 int poll_loop_init(struct poll_loop *l, const struct poll_config *cfg);
 void poll_loop_release(struct poll_loop *l);
+/* On the poll thread: 0, or -errno with `err` saying why. */
+int poll_loop_prepare(struct poll_loop *l, char *err, size_t errlen);
+/* The loop's ring (uring engine, after prepare), else NULL: destinations
+ * written from this thread send through it. */
+struct ring *poll_loop_ring(const struct poll_loop *l);
 
 /* Takes ownership of fd (a sock_diag socket from nl_sock_open() or
  * ns_opener_socket()). 0 or -errno (then fd is still the caller's). */
@@ -100,5 +153,12 @@ void poll_target_detach(struct poll_target *t);
 int poll_loop_run(struct poll_loop *l, struct poll_target *const *targets,
 		  size_t n, uint64_t poll_seq, nl_record_fn fn, void *arg,
 		  struct poll_stats *st);
+
+/* Shared by the engines (poller.c). */
+/* Builds the target's next dump request in t->req and resets its parser;
+ * 1 when there is one, 0 when no family is left. */
+int poll_dump_next(struct poll_loop *l, struct poll_target *t);
+/* Accounts a dump that ended (rc 0 done, else -errno). */
+void poll_dump_end(struct poll_loop *l, struct poll_target *t, int rc);
 
 #endif

@@ -58,16 +58,29 @@ int nl_sock_recv(int fd, void *buf, size_t cap, size_t *len_out)
 		.msg_iovlen = 1,
 	};
 	ssize_t n;
+	int rc;
 
 	do {
 		n = recvmsg(fd, &msg, MSG_DONTWAIT);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-	if (msg.msg_flags & MSG_TRUNC)
+	rc = nl_sock_check(msg.msg_flags, &from, msg.msg_namelen);
+	if (rc == 0)
+		*len_out = (size_t)n;
+	return rc;
+}
+
+int nl_sock_check(int msg_flags, const void *from, size_t namelen)
+{
+	struct sockaddr_nl nl;
+
+	if (msg_flags & MSG_TRUNC)
 		return -EMSGSIZE;
-	if (msg.msg_namelen >= sizeof(from) && from.nl_pid != 0)
-		return -EPROTO;
-	*len_out = (size_t)n;
+	if (from && namelen >= sizeof(nl)) {
+		memcpy(&nl, from, sizeof(nl));
+		if (nl.nl_pid != 0)
+			return -EPROTO;
+	}
 	return 0;
 }

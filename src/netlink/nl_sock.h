@@ -32,4 +32,9 @@ int nl_sock_send(int fd, const void *req, size_t len);
  * from the kernel; other -errno. */
 int nl_sock_recv(int fd, void *buf, size_t cap, size_t *len_out);
 
+/* The checks every received datagram passes, whoever received it:
+ * -EMSGSIZE when msg_flags has MSG_TRUNC, -EPROTO when the sender (an
+ * address of namelen bytes, may be NULL) is not the kernel, else 0. */
+int nl_sock_check(int msg_flags, const void *from, size_t namelen);
+
 #endif

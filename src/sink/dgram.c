@@ -1,6 +1,8 @@
 /* dgram.c - sendmmsg with a bounded wait (see dgram.h). */
 #include "dgram.h"
 
+#include "../engine/ring.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -27,7 +29,8 @@ int dgram_init(struct dgram *d, struct sink *s, uint32_t max_bytes,
 	d->wait_ms = wait_ms < 0 ? DGRAM_WAIT_MS : (uint32_t)wait_ms;
 	d->msgs = calloc(DGRAM_MAXPL, sizeof(*d->msgs));
 	d->iov = calloc(DGRAM_MAXPL, sizeof(*d->iov));
-	if (!d->msgs || !d->iov) {
+	d->res = calloc(DGRAM_MAXPL, sizeof(*d->res));
+	if (!d->msgs || !d->iov || !d->res) {
 		dgram_release(d);
 		return -ENOMEM;
 	}
@@ -46,8 +49,10 @@ void dgram_release(struct dgram *d)
 	batch_release(&d->b);
 	free(d->msgs);
 	free(d->iov);
+	free(d->res);
 	d->msgs = NULL;
 	d->iov = NULL;
+	d->res = NULL;
 	if (d->fd >= 0)
 		close(d->fd);
 	d->fd = -1;
@@ -84,6 +89,26 @@ static void drop(struct dgram *d, const struct batch_payload *p, unsigned from,
 		d->s->st.dropped += p[i].rows;
 }
 
+/* Sends payloads [i, n): the number sent (> 0), or -errno for the first.
+ * Through the ring: linked sends with MSG_DONTWAIT, in order; never a
+ * send the kernel retries by itself (see sink_unixgram.c). */
+static int send_some(struct dgram *d, unsigned i, unsigned n)
+{
+	int k;
+
+	if (d->s->ring) {
+		int rc = ring_send_linked(d->s->ring, d->fd, d->iov + i, n - i,
+					  0, d->res);
+		if (rc < 0)
+			return rc;
+		for (k = 0; k < (int)(n - i) && d->res[k] >= 0; k++)
+			;
+		return k ? k : d->res[0];
+	}
+	k = sendmmsg(d->fd, d->msgs + i, n - i, MSG_DONTWAIT);
+	return k > 0 ? k : k < 0 ? -errno : -EIO;
+}
+
 void dgram_emit(void *ctx, const struct batch_payload *p, unsigned n)
 {
 	struct dgram *d = ctx;
@@ -100,7 +125,7 @@ void dgram_emit(void *ctx, const struct batch_payload *p, unsigned n)
 		d->msgs[k].msg_hdr.msg_iovlen = 1;
 	}
 	while (i < n) {
-		int k = sendmmsg(d->fd, d->msgs + i, n - i, MSG_DONTWAIT);
+		int k = send_some(d, i, n);
 		if (k > 0) {
 			for (int j = 0; j < k; j++) {
 				d->s->st.records += p[i + j].rows;
@@ -109,15 +134,15 @@ void dgram_emit(void *ctx, const struct batch_payload *p, unsigned n)
 			i += (unsigned)k;
 			continue;
 		}
-		if (k < 0 && errno == EINTR)
+		if (k == -EINTR)
 			continue;
-		if (k < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
+		if (k == -EAGAIN || k == -ENOBUFS) {
 			if (wait_writable(d) == 0)
 				continue;
 			d->last_err = EAGAIN;
 			break;
 		}
-		d->last_err = k < 0 ? errno : EIO;
+		d->last_err = -k;
 		d->s->st.errors++;
 		if (peer_lost(d->last_err) && d->s->ops != &sink_udp_ops) {
 			d->lost_peer++;

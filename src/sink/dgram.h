@@ -10,6 +10,8 @@
  * drops (and counts) what is left. A send error drops that datagram only,
  * except a lost peer (unixgram), which drops the rest and asks the owner to
  * reconnect (fd set to -1). dgram_poll_done() resets the per-poll budget.
+ * When the sink has a ring (uring engine), the same datagrams go as linked
+ * SENDMSG SQEs with MSG_DONTWAIT: one io_uring_enter per emit.
  * Thread-safety: one thread at a time.
  */
 #ifndef TS_DGRAM_H
@@ -36,6 +38,7 @@ struct dgram {
 	struct batch b;
 	struct mmsghdr *msgs;
 	struct iovec *iov;
+	int *res; /* per-datagram results of a send through the ring */
 };
 
 int dgram_init(struct dgram *d, struct sink *s, uint32_t max_bytes,

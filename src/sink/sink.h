@@ -39,6 +39,7 @@ struct sink_stats {
 struct sink;
 struct sink_url;
 struct batch;
+struct ring;
 
 struct sink_ops {
 	const char *scheme;
@@ -64,6 +65,9 @@ struct sink {
 	 * sink_write() adds to it and counts what does not fit, for every
 	 * destination alike. */
 	struct batch *batch;
+	/* The calling thread's io_uring (uring engine), set by the owner
+	 * before each write or flush; NULL: plain syscalls. */
+	struct ring *ring;
 	/* rate limit of the flush-time log lines */
 	uint64_t last_log_ns;
 	uint64_t logged_oversize;

@@ -13,7 +13,8 @@
  * When the peer goes away, the one frame it got only part of is dropped;
  * the frames not yet started go to the next connection, so a reader only
  * ever sees whole frames. Reconnects: at once, then with a backoff
- * doubling from 100 ms to 5 s.
+ * doubling from 100 ms to 5 s. With the uring engine each send goes
+ * through the writing thread's ring instead of send(2), one at a time.
  */
 #include <errno.h>
 #include <poll.h>
@@ -24,6 +25,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../engine/ring.h"
 #include "batch.h"
 #include "dgram.h"
 #include "sink.h"
@@ -126,6 +128,27 @@ static void lose_peer(struct ustream *u, int err)
 	u->next_try_ns = 0;
 }
 
+/* One send of the pending bytes: through the ring (one send in flight per
+ * connection, so frames stay whole and in order; a short completion is
+ * resumed by the caller) or send(2). Bytes sent, or -1 with errno. */
+static ssize_t send_pending(struct ustream *u)
+{
+	struct iovec iov = { u->out + u->head, u->tail - u->head };
+	int res, rc;
+
+	if (!u->s->ring)
+		return send(u->fd, iov.iov_base, iov.iov_len,
+			    MSG_DONTWAIT | MSG_NOSIGNAL);
+	rc = ring_send_linked(u->s->ring, u->fd, &iov, 1, 0, &res);
+	if (rc == 0)
+		rc = res;
+	if (rc < 0) {
+		errno = -rc;
+		return -1;
+	}
+	return rc;
+}
+
 /* Writes what the socket takes; 0 when the buffer is empty, -EAGAIN when
  * the socket is full, -ENOTCONN without a connection. */
 static int drain(struct ustream *u)
@@ -133,8 +156,7 @@ static int drain(struct ustream *u)
 	while (u->fq_n) {
 		if (ensure_connected(u) < 0)
 			return -ENOTCONN;
-		ssize_t n = send(u->fd, u->out + u->head, u->tail - u->head,
-				 MSG_DONTWAIT | MSG_NOSIGNAL);
+		ssize_t n = send_pending(u);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)

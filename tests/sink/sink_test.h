@@ -120,12 +120,26 @@ static inline int st_make_conns(int n)
 	return made;
 }
 
-/* Runs argv with stdout/stderr to files (NULL: inherit). */
+/* Runs argv with stdout/stderr to files (NULL: inherit). With
+ * TCPSCOPE_TEST_ENGINE set (meson's *_uring tests), argv gets
+ * "--io-engine VALUE" appended: the same test through the other engine. */
 static inline pid_t st_spawn(char *const argv[], const char *out_path,
 			     const char *err_path)
 {
+	const char *engine = getenv("TCPSCOPE_TEST_ENGINE");
 	pid_t pid = fork();
 	if (pid == 0) {
+		char *args[64];
+		int n = 0;
+		while (argv[n] && n < 60) {
+			args[n] = argv[n];
+			n++;
+		}
+		if (engine) {
+			args[n++] = "--io-engine";
+			args[n++] = (char *)engine;
+		}
+		args[n] = NULL;
 		if (out_path) {
 			int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC,
 				      0644);
@@ -136,7 +150,7 @@ static inline pid_t st_spawn(char *const argv[], const char *out_path,
 				      0644);
 			dup2(fd, 2);
 		}
-		execv(argv[0], argv);
+		execv(args[0], args);
 		_exit(127);
 	}
 	return pid;

@@ -1,0 +1,352 @@
+/* poll_uring.c - the io_uring engine: dump requests and netlink receives
+ * of every namespace of a poll thread go through that thread's ring (see
+ * poller.h, ring.h).
+ *
+ * A target's receive is armed when its first dump starts: one multishot
+ * recvmsg into the provided buffers (one CQE per datagram, so one
+ * io_uring_enter reaps many datagrams of many dumps), or else one
+ * single-shot recvmsg at a time, posted again after each datagram. When
+ * the target's last family is done the receive is cancelled, and the poll
+ * ends only when every receive has completed: between polls nothing is in
+ * flight, so the reconcile may close and open sockets freely.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/timeutil.h"
+#include "poller.h"
+
+/* after the dumps, how long cancelled receives may take to complete */
+#define QUIESCE_MS 1000
+
+static int ur_init(struct poll_loop *l)
+{
+	l->rearm = calloc(l->cfg.max_inflight, sizeof(*l->rearm));
+	return l->rearm ? 0 : -ENOMEM;
+}
+
+static void ur_release(struct poll_loop *l)
+{
+	ring_release(l->ring);
+	free(l->ring);
+	l->ring = NULL;
+	free(l->rearm);
+	l->rearm = NULL;
+}
+
+static int ur_prepare(struct poll_loop *l, char *err, size_t errlen)
+{
+	struct ring *r;
+	int rc;
+
+	if (l->ring)
+		return 0;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	rc = ring_init(r, &l->cfg.ring, err, errlen);
+	if (rc < 0) {
+		free(r);
+		return rc;
+	}
+	l->ring = r;
+	return 0;
+}
+
+/* Nothing is in flight between polls: sockets need no ring work. */
+static int ur_attach(struct poll_loop *l, struct poll_target *t)
+{
+	(void)l;
+	(void)t;
+	return 0;
+}
+
+static void ur_detach(struct poll_target *t)
+{
+	(void)t;
+}
+
+static void want_rearm(struct poll_loop *l, struct poll_target *t)
+{
+	if (!t->rearm && l->nrearm < l->cfg.max_inflight) {
+		t->rearm = 1;
+		l->rearm[l->nrearm++] = t;
+	}
+}
+
+static void on_recv(struct ring *r, struct ring_req *q, int res,
+		    unsigned flags);
+
+/* 0, -ENOBUFS (no buffer yet: armed later), or -errno. */
+static int arm_recv(struct poll_loop *l, struct poll_target *t)
+{
+	struct ring *r = l->ring;
+	struct ring_req *q = ring_req_get(r, RING_OP_NL_RECV, on_recv, t);
+	struct io_uring_sqe *sqe;
+	int bid = -1;
+
+	if (!q)
+		return -EBUSY;
+	memset(&q->msg, 0, sizeof(q->msg));
+	if (!(r->features & RING_F_MULTISHOT)) {
+		bid = ring_buf_get(r);
+		if (bid < 0) {
+			ring_req_put(r, q);
+			return -ENOBUFS;
+		}
+		q->iov = (struct iovec){ ring_buf(r, (unsigned)bid),
+					 NL_RECV_BUF };
+		q->msg.msg_iov = &q->iov;
+		q->msg.msg_iovlen = 1;
+	} else {
+		q->msg.msg_namelen = sizeof(struct sockaddr_nl);
+	}
+	sqe = ring_sqe(r, q);
+	if (!sqe) {
+		if (bid >= 0)
+			ring_buf_put(r, (unsigned)bid);
+		ring_req_put(r, q);
+		return -EAGAIN;
+	}
+	if (bid < 0) {
+		io_uring_prep_recvmsg_multishot(sqe, t->fd, &q->msg, 0);
+		sqe->flags |= IOSQE_BUFFER_SELECT;
+		sqe->buf_group = RING_BGID;
+	} else {
+		/* MSG_TRUNC: the kernel returns the datagram's full length,
+		 * so a truncated one shows as res > NL_RECV_BUF */
+		io_uring_prep_recvmsg(sqe, t->fd, &q->msg, MSG_TRUNC);
+	}
+	t->bid = bid;
+	t->recv = q;
+	return 0;
+}
+
+static void on_sent(struct ring *r, struct ring_req *q, int res,
+		    unsigned flags);
+
+/* Sends the target's next request; 1 if sent, 0 if none is left. */
+static int start_dump(struct poll_loop *l, struct poll_target *t)
+{
+	struct ring *r = l->ring;
+	struct ring_req *q;
+	struct io_uring_sqe *sqe;
+	int rc = poll_dump_next(l, t);
+
+	if (rc <= 0)
+		return rc;
+	q = ring_req_get(r, RING_OP_NL_SEND, on_sent, t);
+	if (!q)
+		return -EBUSY;
+	sqe = ring_sqe(r, q);
+	if (!sqe) {
+		ring_req_put(r, q);
+		return -EAGAIN;
+	}
+	io_uring_prep_send(sqe, t->fd, &t->req, sizeof(t->req), 0);
+	if (!t->recv) {
+		rc = arm_recv(l, t);
+		if (rc == -ENOBUFS)
+			want_rearm(l, t);
+		else if (rc < 0)
+			return rc;
+	}
+	return 1;
+}
+
+/* A dump ended: account it, then the target's next family or its end. */
+static void end_dump(struct poll_loop *l, struct poll_target *t, int rc)
+{
+	poll_dump_end(l, t, rc);
+	rc = t->broken ? 0 : start_dump(l, t);
+	if (rc > 0)
+		return;
+	if (rc < 0)
+		poll_dump_end(l, t, rc);
+	l->inflight--;
+	if (t->recv && t->bid < 0) /* multishot: stop it */
+		(void)ring_cancel(l->ring, t->recv);
+}
+
+static void on_sent(struct ring *r, struct ring_req *q, int res, unsigned flags)
+{
+	struct poll_target *t = q->ctx;
+
+	(void)r;
+	(void)flags;
+	if (t->busy && res != (int)sizeof(t->req))
+		end_dump(t->loop, t, res < 0 ? res : -EIO);
+}
+
+/* Checks a received datagram and finds its payload; 0 or -errno. */
+static int unpack(struct ring_req *q, struct poll_target *t, uint8_t *buf,
+		  int res, const uint8_t **data, size_t *len)
+{
+	struct io_uring_recvmsg_out *o;
+	int rc;
+
+	if (t->bid >= 0) { /* single-shot */
+		if ((size_t)res > NL_RECV_BUF)
+			return -EMSGSIZE;
+		*data = buf;
+		*len = (size_t)res;
+		return 0;
+	}
+	o = io_uring_recvmsg_validate(buf, res, &q->msg);
+	if (!o)
+		return -EPROTO;
+	rc = nl_sock_check((int)o->flags, io_uring_recvmsg_name(o), o->namelen);
+	if (rc < 0)
+		return rc;
+	*data = io_uring_recvmsg_payload(o, &q->msg);
+	*len = io_uring_recvmsg_payload_length(o, res, &q->msg);
+	return 0;
+}
+
+static void consume(struct poll_loop *l, struct poll_target *t, int rc,
+		    const uint8_t *data, size_t len)
+{
+	if (rc == 0) {
+		l->rx_ns = ts_now_ns(CLOCK_REALTIME);
+		l->st->datagrams++;
+		l->st->bytes += len;
+		rc = nl_parser_feed(&t->parser, data, len);
+		if (rc == 0)
+			return;
+	}
+	end_dump(l, t, rc < 0 ? rc : 0);
+}
+
+static void on_recv(struct ring *r, struct ring_req *q, int res, unsigned flags)
+{
+	struct poll_target *t = q->ctx;
+	struct poll_loop *l = t->loop;
+
+	if (res >= 0) {
+		unsigned bid = t->bid >= 0 ? (unsigned)t->bid
+					   : flags >> IORING_CQE_BUFFER_SHIFT;
+		const uint8_t *data = NULL;
+		size_t len = 0;
+		int rc = -EPROTO;
+		if (t->bid >= 0 || (flags & IORING_CQE_F_BUFFER))
+			rc = unpack(q, t, ring_buf(r, bid), res, &data, &len);
+		if (t->busy)
+			consume(l, t, rc, data, len);
+		if (t->bid >= 0 || (flags & IORING_CQE_F_BUFFER))
+			ring_buf_put(r, bid);
+	} else if (res != -ENOBUFS && res != -ECANCELED && t->busy) {
+		end_dump(l, t, res);
+	}
+	if (flags & IORING_CQE_F_MORE)
+		return;
+	t->recv = NULL;
+	if (t->bid >= 0)
+		t->bid = -1;
+	if (t->busy) { /* ran out of buffers, or a single-shot receive */
+		r->st.rearms++;
+		want_rearm(l, t);
+	}
+}
+
+static void rearm_pending(struct poll_loop *l)
+{
+	unsigned keep = 0;
+
+	for (unsigned i = 0; i < l->nrearm; i++) {
+		struct poll_target *t = l->rearm[i];
+		int rc = 0;
+		t->rearm = 0;
+		if (t->busy && !t->recv)
+			rc = arm_recv(l, t);
+		if (rc == -ENOBUFS) {
+			t->rearm = 1;
+			l->rearm[keep++] = t;
+		} else if (rc < 0 && t->busy) {
+			end_dump(l, t, rc);
+		}
+	}
+	l->nrearm = keep;
+}
+
+static void fill(struct poll_loop *l, struct poll_target *const *targets,
+		 size_t n, size_t *next)
+{
+	while (l->inflight < l->cfg.max_inflight && *next < n) {
+		struct poll_target *t = targets[*next];
+		int rc = t->broken ? 0 : start_dump(l, t);
+		if (rc > 0)
+			l->inflight++;
+		else if (rc < 0)
+			poll_dump_end(l, t, rc);
+		(*next)++;
+	}
+}
+
+/* Ends the poll with nothing in flight: fails what is still running,
+ * cancels every receive and waits for them. */
+static void quiesce(struct poll_loop *l, struct poll_target *const *targets,
+		    size_t n, int err)
+{
+	uint64_t t0 = ts_now_ns(CLOCK_MONOTONIC);
+	int left;
+
+	do {
+		left = 0;
+		for (size_t i = 0; i < n; i++) {
+			struct poll_target *t = targets[i];
+			if (t->busy)
+				end_dump(l, t, err);
+			if (t->recv && !t->recv->cancelled &&
+			    ring_cancel(l->ring, t->recv) == 0)
+				t->recv->cancelled = 1;
+			left += t->recv != NULL;
+		}
+		l->nrearm = 0;
+		if (left)
+			(void)ring_reap(l->ring, 100);
+	} while (left &&
+		 ts_now_ns(CLOCK_MONOTONIC) - t0 < QUIESCE_MS * 1000000ull);
+}
+
+static void ur_run(struct poll_loop *l, struct poll_target *const *targets,
+		   size_t n)
+{
+	size_t next = 0;
+	int err = -ETIMEDOUT;
+
+	if (!l->ring) {
+		char msg[160];
+		int rc = ur_prepare(l, msg, sizeof(msg));
+		if (rc < 0) {
+			l->st->error = rc;
+			snprintf(l->st->errmsg, sizeof(l->st->errmsg), "%s",
+				 msg);
+			return;
+		}
+	}
+	l->inflight = 0;
+	l->nrearm = 0;
+	fill(l, targets, n, &next);
+	while (l->inflight > 0) {
+		int rc = ring_reap(l->ring, l->cfg.timeout_ms);
+		if (rc <= 0) {
+			err = rc < 0 ? rc : -ETIMEDOUT;
+			break;
+		}
+		rearm_pending(l);
+		fill(l, targets, n, &next);
+	}
+	quiesce(l, targets, n, err);
+}
+
+const struct poll_engine_ops poll_uring_ops = {
+	.name = "uring",
+	.init = ur_init,
+	.release = ur_release,
+	.prepare = ur_prepare,
+	.attach = ur_attach,
+	.detach = ur_detach,
+	.run = ur_run,
+};
