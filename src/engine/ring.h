@@ -154,10 +154,19 @@ struct ring {
  * by name, or what a refused io_uring_setup likely means). */
 int ring_probe(char *err, size_t errlen);
 
+/* The opcode check of ring_probe(): 0, or -EOPNOTSUPP naming the first
+ * opcode `p` lacks. */
+int ring_probe_check(const struct io_uring_probe *p, char *err,
+		     size_t errlen);
+
 /* 0 or -errno (`err` says why). */
 int ring_init(struct ring *r, const struct ring_cfg *cfg, char *err,
 	      size_t errlen);
 void ring_release(struct ring *r);
+/* Cancels every request in flight and waits (at most 2 s) for their last
+ * completions, calling no callback. 0, or -ETIMEDOUT. Afterwards the ring
+ * only frees requests as they complete: release it. */
+int ring_drain(struct ring *r);
 
 /* A free request for `op`, or NULL when the table is full (counted). */
 struct ring_req *ring_req_get(struct ring *r, enum ring_op op, ring_cqe_fn fn,

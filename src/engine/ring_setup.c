@@ -73,6 +73,19 @@ static int setup(struct io_uring *u, unsigned entries, unsigned *flags_out)
 	return rc;
 }
 
+int ring_probe_check(const struct io_uring_probe *p, char *err,
+		     size_t errlen)
+{
+	for (size_t i = 0; i < sizeof(op_names) / sizeof(op_names[0]); i++) {
+		if (!io_uring_opcode_supported(p, (int)op_names[i].op)) {
+			snprintf(err, errlen, "the kernel's io_uring lacks %s",
+				 op_names[i].name);
+			return -EOPNOTSUPP;
+		}
+	}
+	return 0;
+}
+
 int ring_probe(char *err, size_t errlen)
 {
 	struct io_uring u;
@@ -88,21 +101,12 @@ int ring_probe(char *err, size_t errlen)
 	p = io_uring_get_probe_ring(&u);
 	if (!p) {
 		snprintf(err, errlen,
-			 "io_uring opcode probe failed "
-			 "(kernel before 5.6)");
+			 "io_uring opcode probe failed (kernel before 5.6)");
 		rc = -EOPNOTSUPP;
-	}
-	for (size_t i = 0; p && i < sizeof(op_names) / sizeof(op_names[0]);
-	     i++) {
-		if (!io_uring_opcode_supported(p, (int)op_names[i].op)) {
-			snprintf(err, errlen, "the kernel's io_uring lacks %s",
-				 op_names[i].name);
-			rc = -EOPNOTSUPP;
-			break;
-		}
-	}
-	if (p)
+	} else {
+		rc = ring_probe_check(p, err, errlen);
 		io_uring_free_probe(p);
+	}
 	io_uring_queue_exit(&u);
 	return rc;
 }
@@ -283,8 +287,7 @@ int ring_init(struct ring *r, const struct ring_cfg *cfg, char *err,
 	return rc;
 }
 
-/* Cancels every request in flight and waits for their completions. */
-static int drain(struct ring *r)
+int ring_drain(struct ring *r)
 {
 	uint64_t t0 = ts_now_ns(CLOCK_MONOTONIC);
 
@@ -309,7 +312,7 @@ void ring_release(struct ring *r)
 
 	if (!r || !r->ready)
 		return;
-	drained = r->reqs ? drain(r) == 0 : 1;
+	drained = r->reqs ? ring_drain(r) == 0 : 1;
 	if (r->br)
 		(void)io_uring_unregister_buf_ring(&r->uring, RING_BGID);
 	io_uring_queue_exit(&r->uring);
