@@ -304,6 +304,8 @@ static void quiesce(struct poll_loop *l, struct poll_target *const *targets,
 			left += t->recv != NULL;
 		}
 		l->nrearm = 0;
+		/* and the cancel requests themselves */
+		left += l->ring->nbusy != 0;
 		if (left)
 			(void)ring_reap(l->ring, 100);
 	} while (left &&

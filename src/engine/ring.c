@@ -223,8 +223,8 @@ static int wait_sync(struct ring *r, struct ring_req **qs, unsigned k)
 	return rc < 0 ? rc : 0;
 }
 
-int ring_send_linked(struct ring *r, int fd, const struct iovec *iov,
-		     unsigned n, int msg_flags, int *res)
+int ring_send_batch(struct ring *r, int fd, const struct iovec *iov, unsigned n,
+		    int msg_flags, int *res)
 {
 	struct ring_req *qs[SEND_CHUNK];
 	unsigned i = 0;
@@ -233,7 +233,7 @@ int ring_send_linked(struct ring *r, int fd, const struct iovec *iov,
 	while (i < n) {
 		struct io_uring_sqe *sqe = NULL;
 		unsigned k = 0, chunk = n - i < SEND_CHUNK ? n - i : SEND_CHUNK;
-		int failed = 0, rc;
+		int rc;
 		for (; k < chunk; k++) {
 			struct ring_req *q =
 				ring_req_get(r, RING_OP_SEND, NULL, NULL);
@@ -250,27 +250,19 @@ int ring_send_linked(struct ring *r, int fd, const struct iovec *iov,
 			}
 			io_uring_prep_sendmsg(sqe, fd, &q->msg,
 					      (unsigned)msg_flags);
-			sqe->flags |= IOSQE_IO_LINK;
 			qs[k] = q;
 		}
 		if (k == 0)
 			return -EBUSY;
-		/* the chain ends at the last SQE prepared */
-		sqe->flags &= (uint8_t)~IOSQE_IO_LINK;
 		rc = wait_sync(r, qs, k);
 		for (unsigned j = 0; j < k; j++) {
 			res[i + j] = qs[j]->done ? qs[j]->res : -ECANCELED;
-			failed |= res[i + j] < 0;
 			qs[j]->busy = 0;
 			ring_req_put(r, qs[j]);
 		}
 		if (rc < 0)
 			return rc;
 		i += k;
-		if (failed) { /* keep the order: the rest are not sent */
-			for (; i < n; i++)
-				res[i] = -ECANCELED;
-		}
 	}
 	return 0;
 }

@@ -19,7 +19,7 @@
  *    backpressure, never growth.
  *  - Dispatch: ring_reap() submits what is queued, waits for at least one
  *    completion (or the timeout) and calls each request's callback. A
- *    synchronous wait (ring_send_linked) takes only its own completions and
+ *    synchronous wait (ring_send_batch) takes only its own completions and
  *    keeps the others, in order, for the next ring_reap(), so a callback is
  *    never re-entered from a sink sending in the middle of one.
  *  - ring_release() cancels every request in flight and drains their
@@ -156,8 +156,7 @@ int ring_probe(char *err, size_t errlen);
 
 /* The opcode check of ring_probe(): 0, or -EOPNOTSUPP naming the first
  * opcode `p` lacks. */
-int ring_probe_check(const struct io_uring_probe *p, char *err,
-		     size_t errlen);
+int ring_probe_check(const struct io_uring_probe *p, char *err, size_t errlen);
 
 /* 0 or -errno (`err` says why). */
 int ring_init(struct ring *r, const struct ring_cfg *cfg, char *err,
@@ -191,13 +190,15 @@ void ring_buf_put(struct ring *r, unsigned bid);
 int ring_buf_get(struct ring *r);
 
 /* Sends iov[0..n) on the connected socket fd as n datagrams / writes, in
- * order (linked SQEs: after a failure the rest see -ECANCELED), with
- * msg_flags (MSG_DONTWAIT is always added: the ring never waits inside the
- * kernel for room, see sink_unixgram.c). Waits for every completion;
- * res[i] gets bytes sent or -errno. 0, or -errno when the ring failed
- * (then res[] is not valid). */
-int ring_send_linked(struct ring *r, int fd, const struct iovec *iov,
-		     unsigned n, int msg_flags, int *res);
+ * submission order, with msg_flags (MSG_DONTWAIT is always added: the
+ * ring never waits, or retries, inside the kernel: see dgram.c). The SQEs
+ * are not linked: with DEFER_TASKRUN each link would cost its own
+ * io_uring_enter, so a send after a refused one may still go out. Waits
+ * for every completion (one io_uring_enter per 64 sends); res[i] gets the
+ * bytes sent or -errno. 0, or -errno when the ring failed (then res[] is
+ * not valid), -EBUSY when the in-flight table has no room. */
+int ring_send_batch(struct ring *r, int fd, const struct iovec *iov, unsigned n,
+		    int msg_flags, int *res);
 
 /* "IORING_OP_RECVMSG" etc. */
 const char *ring_op_name(unsigned opcode);

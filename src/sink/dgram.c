@@ -89,24 +89,58 @@ static void drop(struct dgram *d, const struct batch_payload *p, unsigned from,
 		d->s->st.dropped += p[i].rows;
 }
 
-/* Sends payloads [i, n): the number sent (> 0), or -errno for the first.
- * Through the ring: linked sends with MSG_DONTWAIT, in order; never a
- * send the kernel retries by itself (see sink_unixgram.c). */
-static int send_some(struct dgram *d, unsigned i, unsigned n)
+/* The peer went away (unixgram): reconnect later. */
+static void lose_peer(struct dgram *d)
 {
-	int k;
+	d->lost_peer++;
+	close(d->fd);
+	d->fd = -1;
+}
 
-	if (d->s->ring) {
-		int rc = ring_send_linked(d->s->ring, d->fd, d->iov + i, n - i,
-					  0, d->res);
-		if (rc < 0)
-			return rc;
-		for (k = 0; k < (int)(n - i) && d->res[k] >= 0; k++)
-			;
-		return k ? k : d->res[0];
+/* Through the ring: every datagram gets its own result; the refused ones
+ * (-EAGAIN) are sent again, in their order, after POLLOUT. */
+static void emit_ring(struct dgram *d, const struct batch_payload *p,
+		      unsigned n)
+{
+	unsigned idx[DGRAM_MAXPL], m = n;
+
+	for (unsigned i = 0; i < n; i++)
+		idx[i] = i;
+	while (m > 0) {
+		unsigned again = 0;
+		int lost = 0;
+		for (unsigned j = 0; j < m; j++)
+			d->iov[j] = (struct iovec){ (void *)p[idx[j]].data,
+						    p[idx[j]].len };
+		int rc = ring_send_batch(d->s->ring, d->fd, d->iov, m, 0,
+					 d->res);
+		for (unsigned j = 0; j < m; j++) {
+			const struct batch_payload *q = &p[idx[j]];
+			int res = rc < 0 ? rc : d->res[j];
+			if (res >= 0) {
+				d->s->st.records += q->rows;
+				d->s->st.bytes += q->len;
+			} else if (res == -EAGAIN || res == -ENOBUFS) {
+				idx[again++] = idx[j];
+			} else {
+				d->last_err = -res;
+				d->s->st.errors++;
+				d->s->st.dropped += q->rows;
+				lost |= peer_lost(-res) &&
+					d->s->ops != &sink_udp_ops;
+			}
+		}
+		m = again;
+		if (lost)
+			lose_peer(d);
+		else if (m == 0 || wait_writable(d) == 0)
+			continue;
+		else
+			d->last_err = EAGAIN;
+		for (unsigned j = 0; j < m; j++) /* not sent: dropped */
+			d->s->st.dropped += p[idx[j]].rows;
+		return;
 	}
-	k = sendmmsg(d->fd, d->msgs + i, n - i, MSG_DONTWAIT);
-	return k > 0 ? k : k < 0 ? -errno : -EIO;
 }
 
 void dgram_emit(void *ctx, const struct batch_payload *p, unsigned n)
@@ -118,6 +152,10 @@ void dgram_emit(void *ctx, const struct batch_payload *p, unsigned n)
 		drop(d, p, 0, n);
 		return;
 	}
+	if (d->s->ring) {
+		emit_ring(d, p, n);
+		return;
+	}
 	for (unsigned k = 0; k < n; k++) {
 		d->iov[k] = (struct iovec){ (void *)p[k].data, p[k].len };
 		memset(&d->msgs[k], 0, sizeof(d->msgs[k]));
@@ -125,7 +163,8 @@ void dgram_emit(void *ctx, const struct batch_payload *p, unsigned n)
 		d->msgs[k].msg_hdr.msg_iovlen = 1;
 	}
 	while (i < n) {
-		int k = send_some(d, i, n);
+		int k = sendmmsg(d->fd, d->msgs + i, n - i, MSG_DONTWAIT);
+		k = k > 0 ? k : k < 0 ? -errno : -EIO;
 		if (k > 0) {
 			for (int j = 0; j < k; j++) {
 				d->s->st.records += p[i + j].rows;
@@ -145,9 +184,7 @@ void dgram_emit(void *ctx, const struct batch_payload *p, unsigned n)
 		d->last_err = -k;
 		d->s->st.errors++;
 		if (peer_lost(d->last_err) && d->s->ops != &sink_udp_ops) {
-			d->lost_peer++;
-			close(d->fd);
-			d->fd = -1;
+			lose_peer(d);
 			break;
 		}
 		/* this datagram only (e.g. a stale ICMP error on UDP) */

@@ -139,7 +139,7 @@ static ssize_t send_pending(struct ustream *u)
 	if (!u->s->ring)
 		return send(u->fd, iov.iov_base, iov.iov_len,
 			    MSG_DONTWAIT | MSG_NOSIGNAL);
-	rc = ring_send_linked(u->s->ring, u->fd, &iov, 1, 0, &res);
+	rc = ring_send_batch(u->s->ring, u->fd, &iov, 1, 0, &res);
 	if (rc == 0)
 		rc = res;
 	if (rc < 0) {
