@@ -153,7 +153,7 @@ static unsigned reap_ready(struct ring *r, struct ring_cqe_copy *out,
 }
 
 /* Submits and waits for one completion; 1 when one is ready, 0 on
- * timeout, -errno. */
+ * timeout, -EINTR when a signal came first, other -errno. */
 static int enter(struct ring *r, int timeout_ms)
 {
 	struct io_uring_cqe *cqe;
@@ -169,7 +169,7 @@ static int enter(struct ring *r, int timeout_ms)
 		&r->uring, &cqe, 1, timeout_ms < 0 ? NULL : &ts, NULL);
 	if (rc >= 0 || rc == -ETIME)
 		r->st.sqes += queued - io_uring_sq_ready(&r->uring);
-	if (rc == -ETIME || rc == -EINTR)
+	if (rc == -ETIME)
 		return 0;
 	return rc < 0 ? rc : 1;
 }
@@ -209,6 +209,8 @@ static int wait_sync(struct ring *r, struct ring_req **qs, unsigned k)
 		if (!left)
 			break;
 		rc = enter(r, SYNC_TIMEOUT_MS);
+		if (rc == -EINTR)
+			continue;
 		if (rc < 0)
 			break;
 		if (rc == 0 && !cancelled) {
