@@ -4,10 +4,13 @@
  * loopback pairs, dozens of datagrams) come out the same as from the
  * syscall engine, with multishot receives, with the single-shot fallback,
  * and with one buffer and one completion per batch (buffers run out and
- * receives are armed again).
+ * receives are armed again). Signals arriving during the waits (SIGHUP,
+ * SIGTERM in the daemon) do not fail the dumps.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
+#include <sys/time.h>
 
 #include "engine/poller.h"
 #include "netlink/nl_sock.h"
@@ -82,6 +85,37 @@ static void poll_once(const struct poll_config *cfg, struct count *c,
 	free(l);
 }
 
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarms++;
+}
+
+/* A timer signal every 100 us, without SA_RESTART, during uring polls. */
+static void signals(const struct poll_config *base, const struct count *ref)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct itimerval it = { { 0, 100 }, { 0, 100 } }, off = { 0 };
+	struct poll_config cfg = *base;
+	struct count got;
+	struct poll_stats st;
+
+	cfg.engine = POLL_ENGINE_URING;
+	cfg.ring.features = RING_F_MULTISHOT;
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+	for (int i = 0; i < 5; i++) {
+		poll_once(&cfg, &got, &st);
+		CHECK_EQ(got.ours, ref->ours);
+		CHECK_EQ(st.dumps_failed, 0);
+	}
+	setitimer(ITIMER_REAL, &off, NULL);
+	printf("signals: %d during 5 polls\n", (int)alarms);
+	CHECK(alarms > 0);
+}
+
 int main(void)
 {
 	struct poll_config base = {
@@ -127,5 +161,6 @@ int main(void)
 		CHECK_EQ(got.ours, 1);
 		CHECK_EQ(got.listen, 1);
 	}
+	signals(&base, &ref);
 	return check_failures ? 1 : 0;
 }
