@@ -333,8 +333,6 @@ static void ur_run(struct poll_loop *l, struct poll_target *const *targets,
 	fill(l, targets, n, &next);
 	while (l->inflight > 0) {
 		int rc = ring_reap(l->ring, l->cfg.timeout_ms);
-		if (rc == -EINTR)
-			continue; /* a signal ends the loop after this poll */
 		if (rc <= 0) {
 			err = rc < 0 ? rc : -ETIMEDOUT;
 			break;

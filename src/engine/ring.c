@@ -1,6 +1,8 @@
 /* ring.c - the per-thread io_uring: table, dispatch, buffers (see ring.h). */
 #include "ring.h"
 
+#include "../util/timeutil.h"
+
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,8 +178,10 @@ static int enter(struct ring *r, int timeout_ms)
 
 int ring_reap(struct ring *r, int timeout_ms)
 {
+	uint64_t deadline =
+		ts_now_ns(CLOCK_MONOTONIC) +
+		(uint64_t)(timeout_ms < 0 ? 0 : timeout_ms) * 1000000ull;
 	unsigned n = 0;
-	int rc;
 
 	if (r->stash_n) { /* kept during a synchronous wait: oldest first */
 		while (r->stash_n && n < r->cfg.cqe_batch) {
@@ -189,10 +193,24 @@ int ring_reap(struct ring *r, int timeout_ms)
 		}
 		return (int)n;
 	}
-	rc = enter(r, timeout_ms);
-	if (rc <= 0)
-		return rc;
-	return (int)reap_ready(r, r->batch, r->cfg.cqe_batch);
+	/* A signal (-EINTR, or liburing's count of submitted SQEs when the
+	 * same call submitted) ends a wait early without a completion: only
+	 * the deadline makes a timeout. */
+	for (;;) {
+		uint64_t now = ts_now_ns(CLOCK_MONOTONIC);
+		int left = timeout_ms < 0 ? -1
+			   : now >= deadline
+				   ? 0
+				   : (int)((deadline - now + 999999) / 1000000);
+		int rc = enter(r, left);
+		if (rc < 0 && rc != -EINTR)
+			return rc;
+		n = reap_ready(r, r->batch, r->cfg.cqe_batch);
+		if (n)
+			return (int)n;
+		if (timeout_ms >= 0 && ts_now_ns(CLOCK_MONOTONIC) >= deadline)
+			return 0;
+	}
 }
 
 /* Waits until qs[0..k) completed, keeping other completions for later. */

@@ -178,8 +178,8 @@ struct io_uring_sqe *ring_sqe(struct ring *r, struct ring_req *q);
 
 /* Submits, waits up to timeout_ms (< 0: forever) for one completion,
  * dispatches up to cqe_batch of them (kept ones first). Returns the number
- * dispatched, 0 on timeout, -EINTR when a signal interrupted the wait, or
- * another -errno. */
+ * dispatched, 0 when timeout_ms passed without one (a signal does not end
+ * the wait), or -errno. */
 int ring_reap(struct ring *r, int timeout_ms);
 /* Cancels q (by user_data); its callback sees -ECANCELED or its result. */
 int ring_cancel(struct ring *r, struct ring_req *q);
