@@ -223,27 +223,30 @@ static void on_recv(struct ring *r, struct ring_req *q, int res, unsigned flags)
 {
 	struct poll_target *t = q->ctx;
 	struct poll_loop *l = t->loop;
+	int single = t->bid >= 0;
+	unsigned bid =
+		single ? (unsigned)t->bid : flags >> IORING_CQE_BUFFER_SHIFT;
+	int has_buf = single || (flags & IORING_CQE_F_BUFFER);
 
 	if (res >= 0) {
-		unsigned bid = t->bid >= 0 ? (unsigned)t->bid
-					   : flags >> IORING_CQE_BUFFER_SHIFT;
 		const uint8_t *data = NULL;
 		size_t len = 0;
-		int rc = -EPROTO;
-		if (t->bid >= 0 || (flags & IORING_CQE_F_BUFFER))
-			rc = unpack(q, t, ring_buf(r, bid), res, &data, &len);
+		int rc = has_buf ? unpack(q, t, ring_buf(r, bid), res, &data,
+					  &len)
+				 : -EPROTO;
 		if (t->busy)
 			consume(l, t, rc, data, len);
-		if (t->bid >= 0 || (flags & IORING_CQE_F_BUFFER))
-			ring_buf_put(r, bid);
 	} else if (res != -ENOBUFS && res != -ECANCELED && t->busy) {
 		end_dump(l, t, res);
 	}
+	/* a single-shot buffer comes back whatever the result */
+	if (has_buf)
+		ring_buf_put(r, bid);
+	if (single)
+		t->bid = -1;
 	if (flags & IORING_CQE_F_MORE)
 		return;
 	t->recv = NULL;
-	if (t->bid >= 0)
-		t->bid = -1;
 	if (t->busy) { /* ran out of buffers, or a single-shot receive */
 		r->st.rearms++;
 		want_rearm(l, t);

@@ -73,8 +73,7 @@ static int setup(struct io_uring *u, unsigned entries, unsigned *flags_out)
 	return rc;
 }
 
-int ring_probe_check(const struct io_uring_probe *p, char *err,
-		     size_t errlen)
+int ring_probe_check(const struct io_uring_probe *p, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < sizeof(op_names) / sizeof(op_names[0]); i++) {
 		if (!io_uring_opcode_supported(p, (int)op_names[i].op)) {

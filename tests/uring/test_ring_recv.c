@@ -5,7 +5,9 @@
  * syscall engine, with multishot receives, with the single-shot fallback,
  * and with one buffer and one completion per batch (buffers run out and
  * receives are armed again). Signals arriving during the waits (SIGHUP,
- * SIGTERM in the daemon) do not fail the dumps.
+ * SIGTERM in the daemon) do not fail the dumps. A target that never
+ * answers fails its dump at the timeout, and its cancelled receive gives
+ * its buffer back (100 such polls on a 4-buffer ring still work).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -81,6 +83,43 @@ static void poll_once(const struct poll_config *cfg, struct count *c,
 		CHECK_EQ(l->ring->st.bad_cqes, 0);
 	}
 	poll_target_detach(&t);
+	poll_loop_release(l);
+	free(l);
+}
+
+/* A "namespace" whose socket takes the request and never answers. */
+static void dead_target(unsigned features)
+{
+	struct poll_config cfg = {
+		.engine = POLL_ENGINE_URING,
+		.families = POLL_FAM_INET,
+		.states = TS_TCP_STATES_ALL,
+		.ext = NL_EXT_DEFAULT,
+		.timeout_ms = 5,
+		.ring = { .features = features, .recv_batch = 4 },
+	};
+	struct poll_loop *l = calloc(1, sizeof(*l));
+	struct poll_target t = { .fd = -1, .netns = "dead" };
+	struct poll_target *tp = &t;
+	struct poll_stats st;
+	struct count c;
+	char err[256];
+	int sv[2];
+
+	CHECK_EQ(poll_loop_init(l, &cfg), 0);
+	CHECK_EQ(poll_loop_prepare(l, err, sizeof(err)), 0);
+	for (int i = 0; i < 100; i++) {
+		ut_pair(SOCK_DGRAM, sv);
+		CHECK_EQ(poll_target_attach(l, &t, sv[0], 0), 0);
+		CHECK_EQ(poll_loop_run(l, &tp, 1, 1, on_rec, &c, &st),
+			 -ETIMEDOUT);
+		CHECK_EQ(st.dumps_failed, 1);
+		CHECK_EQ(l->ring->nbusy, 0);
+		poll_target_detach(&t);
+		close(sv[1]);
+	}
+	if (!(l->ring->features & RING_F_MULTISHOT))
+		CHECK_EQ(l->ring->pool_n, 4); /* every buffer came back */
 	poll_loop_release(l);
 	free(l);
 }
@@ -162,5 +201,7 @@ int main(void)
 		CHECK_EQ(got.listen, 1);
 	}
 	signals(&base, &ref);
+	dead_target(RING_F_MULTISHOT);
+	dead_target(0);
 	return check_failures ? 1 : 0;
 }
