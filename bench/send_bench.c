@@ -1,17 +1,17 @@
 /*
  * send_bench.c - what a batch of datagrams costs the sender: sendmmsg(2)
- * (the syscall engine's destinations) vs ring_send_linked() (the io_uring
+ * (the syscall engine's destinations) vs ring_send_batch() (the io_uring
  * engine's), per datagram.
  *
  * Usage: send_bench [-d MS] [-r ROUNDS] [-s BYTES] [-t unix|udp|both]
- *                   [-b LIST]
+ *                   [-b LIST] [-P]
  *
  * For each transport (a connected AF_UNIX SOCK_DGRAM socketpair, and/or a
  * UDP socket connected to a receiver bound on 127.0.0.1) and each batch
  * size in LIST (default 1,16,64,256), sends batches of BYTES-byte (default
  * 1000) datagrams for MS milliseconds (default 1000) through
  *   syscall  one sendmmsg(fd, batch, MSG_DONTWAIT) per batch, as dgram.c
- *   uring    ring_send_linked() on a ring from ring_init() with a zeroed
+ *   uring    ring_send_batch() on a ring from ring_init() with a zeroed
  *            struct ring_cfg (the defaults), created and used on this
  *            thread, as dgram.c does when the engine is uring
  * alternating the two engines (the order flips each round) so that drift
@@ -19,7 +19,8 @@
  * side with recvmmsg. When the sender runs out of room (EAGAIN/ENOBUFS,
  * only on the unix pair, whose sender's buffer holds what the reader has
  * not read yet) it waits in poll(POLLOUT), as dgram.c does; those polls
- * are counted with the syscalls.
+ * are counted with the syscalls. With 2 or more CPUs the sender is pinned
+ * to CPU 0 and the reader to CPU 1 (-P: not pinned), see pin_to().
  *
  * Measured on the sending thread only (getrusage(RUSAGE_THREAD) deltas,
  * so the reader's CPU is not counted): user and system microseconds per
@@ -39,6 +40,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -78,11 +80,13 @@ struct opts {
 	int transports[NTR];
 	unsigned sizes[MAX_SIZES];
 	unsigned nsizes;
+	int pin; /* sender on CPU 0, reader on CPU 1 */
 };
 
 struct reader {
 	pthread_t thread;
 	int fd;
+	int cpu; /* < 0: not pinned */
 	atomic_ulong got;
 	atomic_int stop;
 };
@@ -99,6 +103,7 @@ struct sender {
 	struct ring *ring; /* NULL: io_uring unavailable */
 	struct mmsghdr msgs[MAX_BATCH];
 	struct iovec iov[MAX_BATCH];
+	struct iovec todo[MAX_BATCH]; /* uring: what is left to send */
 	int res[MAX_BATCH];
 	uint64_t calls; /* syscalls made by the syscall engine's path */
 	uint64_t waits; /* poll(POLLOUT) calls, both engines */
@@ -117,6 +122,18 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* Pinning keeps the reader off the sender's CPU: otherwise whether the
+ * two share a CPU decides how much waking the reader costs the sender,
+ * and the rounds differ by tens of percent. 0 or -errno. */
+static int pin_to(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return -pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
 static void *reader_main(void *arg)
 {
 	struct reader *rd = arg;
@@ -124,6 +141,8 @@ static void *reader_main(void *arg)
 	struct mmsghdr msgs[RX_VLEN];
 	struct iovec iov[RX_VLEN];
 
+	if (rd->cpu >= 0)
+		(void)pin_to(rd->cpu);
 	for (int i = 0; i < RX_VLEN; i++) {
 		iov[i] = (struct iovec){ bufs[i], RX_BUF };
 		memset(&msgs[i], 0, sizeof(msgs[i]));
@@ -142,12 +161,13 @@ static void *reader_main(void *arg)
 	return NULL;
 }
 
-static int reader_start(struct reader *rd, int fd)
+static int reader_start(struct reader *rd, int fd, int cpu)
 {
 	struct timeval tv = { 0, RX_TIMEOUT_MS * 1000 };
 	int rc;
 
 	rd->fd = fd;
+	rd->cpu = cpu;
 	atomic_init(&rd->got, 0);
 	atomic_init(&rd->stop, 0);
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
@@ -223,28 +243,31 @@ static int batch_syscall(struct sender *s, unsigned n)
 	return 0;
 }
 
-/* One batch of n through the ring: linked sends, in order; after the
- * first refusal the rest come back -ECANCELED and are sent again once
- * there is room. 0 or -errno. */
+/* One batch of n through the ring, as dgram.c's emit_ring(): every
+ * datagram gets its own result (the SQEs are not linked), and the refused
+ * ones are sent again, in their order, once there is room. 0 or -errno. */
 static int batch_uring(struct sender *s, unsigned n)
 {
-	unsigned i = 0;
+	unsigned m = n;
 
-	while (i < n) {
-		unsigned k = 0;
-		int rc = ring_send_linked(s->ring, s->fd, s->iov + i, n - i, 0,
-					  s->res);
+	for (unsigned j = 0; j < n; j++)
+		s->todo[j] = s->iov[j];
+	while (m > 0) {
+		unsigned again = 0;
+		int rc = ring_send_batch(s->ring, s->fd, s->todo, m, 0, s->res);
 		if (rc < 0)
 			return rc;
-		while (k < n - i && s->res[k] >= 0)
-			k++;
-		i += k;
-		if (i == n)
-			break;
-		if (s->res[k] == -EAGAIN || s->res[k] == -ENOBUFS)
+		for (unsigned j = 0; j < m; j++) {
+			if (s->res[j] >= 0)
+				continue;
+			if (s->res[j] != -EAGAIN && s->res[j] != -ENOBUFS &&
+			    s->res[j] != -EINTR)
+				return s->res[j];
+			s->todo[again++] = s->todo[j];
+		}
+		m = again;
+		if (m)
 			wait_room(s);
-		else if (s->res[k] != -EINTR)
-			return s->res[k];
 	}
 	return 0;
 }
@@ -344,33 +367,30 @@ static void print_row(enum transport t, unsigned n, enum engine e,
 	       100.0 * spread);
 }
 
-/* uring / syscall: CPU per datagram and syscalls per datagram. */
+/* uring / syscall: CPU and syscalls per datagram. No user-time ratio:
+ * user time here is a few ns per datagram, below what tick-sampled
+ * rusage can split from system time. */
 static void print_ratio(const struct result *sc, const struct result *ur)
 {
-	double cs, cu, ks, ku;
+	double cs, cu, ys, yu, ks, ku;
 
 	if (!sc->valid || !ur->valid)
 		return;
 	cs = total_us(sc) / (double)sc->msgs;
 	cu = total_us(ur) / (double)ur->msgs;
+	ys = (double)sc->sys_us / (double)sc->msgs;
+	yu = (double)ur->sys_us / (double)ur->msgs;
 	ks = (double)sc->calls / (double)sc->msgs;
 	ku = (double)ur->calls / (double)ur->msgs;
-	printf("%13s  uring/syscall: CPU %.2fx (user %.2fx, sys %.2fx), "
-	       "syscalls %.2fx\n",
-	       "", cs > 0 ? cu / cs : 0,
-	       sc->user_us ? ((double)ur->user_us / (double)ur->msgs) /
-				     ((double)sc->user_us / (double)sc->msgs)
-			   : 0,
-	       sc->sys_us ? ((double)ur->sys_us / (double)ur->msgs) /
-				    ((double)sc->sys_us / (double)sc->msgs)
-			  : 0,
+	printf("%13s  uring/syscall: CPU %.2fx (sys %.2fx), syscalls %.2fx\n",
+	       "", cs > 0 ? cu / cs : 0, ys > 0 ? yu / ys : 0,
 	       ks > 0 ? ku / ks : 0);
 }
 
 static void usage(void)
 {
 	fprintf(stderr, "usage: send_bench [-d MS] [-r ROUNDS] [-s BYTES] "
-			"[-t unix|udp|both] [-b LIST]\n");
+			"[-t unix|udp|both] [-b LIST] [-P]\n");
 	exit(2);
 }
 
@@ -404,7 +424,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	o->transports[TR_UNIX] = o->transports[TR_UDP] = 1;
 	memcpy(o->sizes, def, sizeof(def));
 	o->nsizes = 4;
-	while ((c = getopt(argc, argv, "d:r:s:t:b:")) != -1) {
+	o->pin = sysconf(_SC_NPROCESSORS_ONLN) >= 2;
+	while ((c = getopt(argc, argv, "d:r:s:t:b:P")) != -1) {
 		switch (c) {
 		case 'd':
 			o->dur_ms = strtol(optarg, NULL, 10);
@@ -432,6 +453,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case 'b':
 			parse_sizes(optarg, o);
 			break;
+		case 'P':
+			o->pin = 0;
+			break;
 		default:
 			usage();
 		}
@@ -450,7 +474,7 @@ static int bench_transport(const struct opts *o, enum transport t,
 
 	rc = open_transport(t, fds);
 	if (rc == 0)
-		rc = reader_start(&rd, fds[1]);
+		rc = reader_start(&rd, fds[1], o->pin ? 1 : -1);
 	if (rc < 0) {
 		fprintf(stderr, "send_bench: %s transport: %s\n", tr_name[t],
 			strerror(-rc));
@@ -517,6 +541,8 @@ int main(int argc, char **argv)
 	int status = 0;
 
 	parse_args(argc, argv, &o);
+	if (o.pin && pin_to(0) < 0)
+		o.pin = 0;
 	memset(payload, 'x', sizeof(payload));
 	for (unsigned i = 0; i < MAX_BATCH; i++) {
 		s.iov[i] = (struct iovec){ payload, o.payload };
@@ -538,8 +564,9 @@ int main(int argc, char **argv)
 	for (unsigned b = 0; b < o.nsizes; b++)
 		printf("%s%u", b ? "," : " ", o.sizes[b]);
 	printf("; %ld ms per case, best of %d rounds; per datagram, sending "
-	       "thread only\n",
-	       o.dur_ms, o.rounds);
+	       "thread only; %s\n",
+	       o.dur_ms, o.rounds,
+	       o.pin ? "sender on CPU 0, reader on CPU 1" : "not pinned");
 	print_header();
 	fflush(stdout);
 	for (int t = 0; t < NTR; t++) {
