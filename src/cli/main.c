@@ -60,6 +60,7 @@ struct daemon {
 	unsigned running;  /* extra workers still polling */
 	uint64_t poll_seq;
 	int quitting;
+	int engine_auto; /* --io-engine auto chose uring */
 };
 
 static void on_signal(int sig)
@@ -277,6 +278,40 @@ static int poll_all(struct daemon *d, struct poll_stats *sum)
 	return sum->error;
 }
 
+static int uring_features(void)
+{
+	const char *v = getenv("TCPSCOPE_URING_NO_MULTISHOT");
+
+	return v && *v && strcmp(v, "0") != 0 ? 0 : RING_F_MULTISHOT;
+}
+
+/* Makes every worker's loop with cfg's engine (no thread yet). */
+static int make_loops(struct daemon *d, struct ns_table_cfg *tc,
+		      const struct poll_config *cfg)
+{
+	for (unsigned i = 0; i < d->opt.workers; i++) {
+		struct worker *w = d->workers[i];
+		if (!w) {
+			w = calloc(1, sizeof(*w));
+			if (!w || !(w->loop = calloc(1, sizeof(*w->loop)))) {
+				free(w);
+				return -ENOMEM;
+			}
+			w->d = d;
+			w->idx = i;
+			d->workers[i] = w;
+		}
+		int rc = poll_loop_init(w->loop, cfg);
+		if (rc < 0)
+			return rc;
+		tc->loops[i] = w->loop;
+	}
+	return 0;
+}
+
+/* The loops, this thread's ring (with auto, a ring that cannot be made
+ * falls back to syscalls here too), then the extra poll threads. Prints
+ * its own errors. */
 static int start_workers(struct daemon *d, struct ns_table_cfg *tc)
 {
 	struct poll_config cfg = {
@@ -289,9 +324,7 @@ static int start_workers(struct daemon *d, struct ns_table_cfg *tc)
 		.ring = {
 			.recv_batch = d->opt.uring_recv_batch,
 			.cqe_batch = d->opt.uring_cqe_batch,
-			.features = getenv("TCPSCOPE_URING_NO_MULTISHOT")
-					    ? 0
-					    : RING_F_MULTISHOT,
+			.features = uring_features(),
 		},
 	};
 	char err[160];
@@ -299,30 +332,31 @@ static int start_workers(struct daemon *d, struct ns_table_cfg *tc)
 
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->cond, NULL);
-	for (unsigned i = 0; i < d->opt.workers; i++) {
-		struct worker *w = calloc(1, sizeof(*w));
-		if (!w || !(w->loop = calloc(1, sizeof(*w->loop)))) {
-			free(w);
-			return -ENOMEM;
+	rc = make_loops(d, tc, &cfg);
+	if (rc == 0 &&
+	    poll_loop_prepare(d->workers[0]->loop, err, sizeof(err)) < 0) {
+		if (!d->engine_auto) {
+			fprintf(stderr, "tcpscope: --io-engine uring: %s\n",
+				err);
+			return -EOPNOTSUPP;
 		}
-		w->d = d;
-		w->idx = i;
-		d->workers[i] = w;
-		rc = poll_loop_init(w->loop, &cfg);
-		if (rc < 0)
-			return rc;
-		tc->loops[i] = w->loop;
-		if (i > 0) {
-			rc = -pthread_create(&w->thread, NULL, worker_main, w);
-			if (rc < 0)
-				return rc;
-		}
+		fprintf(stderr,
+			"tcpscope: io_uring not used (%s); using syscalls\n",
+			err);
+		for (unsigned i = 0; i < d->opt.workers; i++)
+			poll_loop_release(d->workers[i]->loop);
+		cfg.engine = POLL_ENGINE_SYSCALL;
+		rc = make_loops(d, tc, &cfg);
 	}
-	rc = poll_loop_prepare(d->workers[0]->loop, err, sizeof(err));
-	if (rc < 0)
-		fprintf(stderr, "tcpscope: %s\n", err);
+	for (unsigned i = 1; rc == 0 && i < d->opt.workers; i++)
+		rc = -pthread_create(&d->workers[i]->thread, NULL, worker_main,
+				     d->workers[i]);
+	if (rc < 0) {
+		fprintf(stderr, "tcpscope: cannot start: %s\n", strerror(-rc));
+		return rc;
+	}
 	use_ring(d, poll_loop_ring(d->workers[0]->loop));
-	return rc;
+	return 0;
 }
 
 static void stop_workers(struct daemon *d)
@@ -397,11 +431,13 @@ static int run_polls(struct daemon *d)
 	};
 	int rc = start_workers(d, &tc);
 
-	if (rc == 0)
+	if (rc == 0) {
 		rc = ns_table_init(&d->table, &tc);
-	if (rc < 0)
-		fprintf(stderr, "tcpscope: cannot start: %s\n", strerror(-rc));
-	else
+		if (rc < 0)
+			fprintf(stderr, "tcpscope: cannot start: %s\n",
+				strerror(-rc));
+	}
+	if (rc == 0)
 		rc = poll_loop_forever(d);
 	stop_workers(d);
 	ns_table_release(&d->table);
@@ -438,8 +474,9 @@ static int run_replay(struct daemon *d)
 
 /* --io-engine uring fails here when io_uring cannot be used; auto falls
  * back to syscalls with one line saying why. 0 or -errno. */
-static int choose_engine(struct ts_options *o)
+static int choose_engine(struct daemon *d)
 {
+	struct ts_options *o = &d->opt;
 	char err[256];
 	int rc;
 
@@ -447,6 +484,7 @@ static int choose_engine(struct ts_options *o)
 		return 0;
 	rc = ring_probe(err, sizeof(err));
 	if (rc == 0) {
+		d->engine_auto = o->io_engine == TS_ENGINE_AUTO;
 		o->io_engine = TS_ENGINE_URING;
 		return 0;
 	}
@@ -469,7 +507,7 @@ int main(int argc, char **argv)
 	rc = ts_options_parse(argc, argv, &d.opt, stdout, stderr);
 	if (rc != 0)
 		return rc > 0 ? 0 : 2;
-	if (choose_engine(&d.opt) < 0)
+	if (choose_engine(&d) < 0)
 		return 1;
 	if (gethostname(d.hostname, sizeof(d.hostname) - 1) < 0)
 		strcpy(d.hostname, "unknown");

@@ -90,7 +90,8 @@ int ring_probe(char *err, size_t errlen)
 	struct io_uring u;
 	struct io_uring_probe *p;
 	unsigned flags;
-	int rc = setup(&u, 8, &flags);
+	/* the size of the real rings: a limit on ring memory shows here */
+	int rc = setup(&u, RING_SQ_ENTRIES, &flags);
 
 	if (rc < 0) {
 		snprintf(err, errlen, "io_uring_setup failed: %s: %s",

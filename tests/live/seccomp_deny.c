@@ -1,13 +1,16 @@
 /*
  * seccomp_deny - runs a program with io_uring_setup(2) refused.
  *
- *   seccomp_deny ERRNO PROGRAM [ARG...]
+ *   seccomp_deny ERRNO[:MIN_ENTRIES] PROGRAM [ARG...]
  *
  * Installs a seccomp filter (prctl(PR_SET_NO_NEW_PRIVS), then
  * seccomp(SECCOMP_SET_MODE_FILTER)) that makes io_uring_setup fail with
  * ERRNO (a name such as EPERM or ENOSYS, or a number) and allows every other
  * system call, checks that the filter works, then execv()s PROGRAM: the
- * filter is inherited by it and by its threads. A system call of another
+ * filter is inherited by it and by its threads. With MIN_ENTRIES, only
+ * rings of at least that many entries (io_uring_setup's first argument)
+ * are refused: a small probe ring works, the real one does not (as with a
+ * tight RLIMIT_MEMLOCK on kernels before 5.12). A system call of another
  * architecture (e.g. the 32-bit ABI on x86-64) kills the process: the
  * filter would not know its numbers.
  * Exit status: 2 on a usage error; 126 when the filter cannot be installed
@@ -75,14 +78,36 @@ static int parse_errno(const char *s)
 	return (int)v;
 }
 
+/* The low 32 bits of io_uring_setup's first argument (entries, a u32). */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ARG0_LO offsetof(struct seccomp_data, args[0])
+#else
+#define ARG0_LO (offsetof(struct seccomp_data, args[0]) + 4)
+#endif
+
 int main(int argc, char **argv)
 {
-	int err;
+	char spec[32], *colon, *end;
+	unsigned long min_entries = 0;
+	int err = -1;
 
-	if (argc < 3 || (err = parse_errno(argv[1])) < 0) {
-		fprintf(stderr, "usage: seccomp_deny ERRNO PROGRAM [ARG...] "
-				"(ERRNO: EPERM, ENOSYS, ... or a number, "
-				"not EFAULT)\n");
+	if (argc >= 3 && strlen(argv[1]) < sizeof(spec)) {
+		strcpy(spec, argv[1]);
+		colon = strchr(spec, ':');
+		if (colon) {
+			*colon = 0;
+			errno = 0;
+			min_entries = strtoul(colon + 1, &end, 10);
+			if (errno || end == colon + 1 || *end ||
+			    min_entries > 65536)
+				spec[0] = 0;
+		}
+		err = parse_errno(spec);
+	}
+	if (err < 0) {
+		fprintf(stderr, "usage: seccomp_deny ERRNO[:MIN_ENTRIES] "
+				"PROGRAM [ARG...] (ERRNO: EPERM, ENOSYS, ... or "
+				"a number, not EFAULT)\n");
 		return 2;
 	}
 	if (DENY_ARCH == 0) {
@@ -98,7 +123,9 @@ int main(int argc, char **argv)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 			 offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG0_LO),
+		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (unsigned)min_entries, 0, 1),
 		BPF_STMT(BPF_RET | BPF_K,
 			 SECCOMP_RET_ERRNO | ((unsigned)err & SECCOMP_RET_DATA)),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
@@ -122,7 +149,9 @@ int main(int argc, char **argv)
 	/* the real call fails with EFAULT (no params): the filter's errno
 	 * (EFAULT is refused above) proves that the filter answered */
 	errno = 0;
-	if (syscall(__NR_io_uring_setup, 1, NULL) != -1 || errno != err) {
+	if (syscall(__NR_io_uring_setup, min_entries ? min_entries : 1, NULL) !=
+		    -1 ||
+	    errno != err) {
 		fprintf(stderr,
 			"seccomp_deny: cannot verify the filter: io_uring_setup "
 			"gave errno %d (%s), expected %d\n",
