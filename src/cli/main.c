@@ -404,7 +404,7 @@ static int poll_loop_forever(struct daemon *d)
 				strerror(-rc));
 		d->poll_seq++;
 		rc = poll_all(d, &st);
-		failed = rc < 0 || ns.total == 0;
+		failed = rc < 0 || ns.total == ns.failed;
 		flush_sinks(d);
 		if (!d->opt.quiet || rc < 0)
 			print_summary(d, d->poll_seq, &st, &ns);

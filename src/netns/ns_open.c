@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../netlink/nl_sock.h"
@@ -20,7 +21,8 @@ struct ns_opener {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int self_fd; /* the namespace the thread returns to */
-	int lost;    /* setns back failed: the thread is in a foreign ns */
+	struct stat self_st;
+	int lost; /* setns back failed: the thread is in a foreign ns */
 	int stopping;
 	/* the one request in flight */
 	int pending;
@@ -34,8 +36,15 @@ static int open_in(struct ns_opener *o, int nsfd, int *sock, uint32_t *portid)
 {
 	int rc;
 
+	struct stat st;
+
 	if (o->lost)
 		return -ENOTRECOVERABLE;
+	/* our own namespace needs no setns, which needs CAP_SYS_ADMIN: an
+	 * unprivileged tcpscope still sees its own sockets */
+	if (fstat(nsfd, &st) == 0 && st.st_dev == o->self_st.st_dev &&
+	    st.st_ino == o->self_st.st_ino)
+		return nl_sock_open(sock, portid);
 	if (setns(nsfd, CLONE_NEWNET) < 0)
 		return -errno;
 	rc = nl_sock_open(sock, portid);
@@ -78,8 +87,10 @@ int ns_opener_new(struct ns_opener **out)
 	if (!o)
 		return -ENOMEM;
 	o->self_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (o->self_fd < 0) {
+	if (o->self_fd < 0 || fstat(o->self_fd, &o->self_st) < 0) {
 		rc = -errno;
+		if (o->self_fd >= 0)
+			close(o->self_fd);
 		free(o);
 		return rc;
 	}

@@ -122,10 +122,9 @@ static void open_target(struct ns_table *t, struct ns_entry *e)
 			close(sock);
 	}
 	if (rc < 0) {
-		if (e->open_error != rc)
-			snprintf(st->errmsg, sizeof(st->errmsg),
-				 "netns %s: cannot open sock_diag socket: %s",
-				 e->name, strerror(-rc));
+		snprintf(st->errmsg, sizeof(st->errmsg),
+			 "netns %s: cannot open sock_diag socket: %s", e->name,
+			 strerror(-rc));
 		e->open_error = rc;
 		st->error = rc;
 		st->failed++;

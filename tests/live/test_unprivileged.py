@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""test_unprivileged.py - tcpscope without privileges sees its own
+namespace's sockets (sock_diag needs no capability there; only entering
+other namespaces with setns does): run as user nobody, it finds the
+test's listener, exits 0, and says nothing on stderr with --quiet.
+
+Needs root to switch to nobody (runuser); skips otherwise.
+"""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from livelib import (Skip, check, main, parse_lines, require,  # noqa: E402
+                     tcpscope_bin)
+
+
+def test():
+    binary = tcpscope_bin()
+    if os.geteuid() != 0:
+        raise Skip("needs root to run tcpscope as nobody")
+    runuser = shutil.which("runuser")
+    if not runuser:
+        raise Skip("runuser (util-linux) not found")
+    # a copy nobody can execute, whatever the build dir's permissions
+    tmp = tempfile.mkdtemp(prefix="ts-unpriv-")
+    try:
+        os.chmod(tmp, 0o755)
+        copy = os.path.join(tmp, "tcpscope")
+        shutil.copy(binary, copy)
+        os.chmod(copy, 0o755)
+        lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        lst.bind(("127.0.0.1", 0))
+        lst.listen(8)
+        port = lst.getsockname()[1]
+        for sel in ("host", "all"):
+            p = subprocess.run([runuser, "-u", "nobody", "--", copy,
+                                "--once", "--quiet", "--netns", sel,
+                                "--states", "listen"],
+                               capture_output=True, timeout=60)
+            out = p.stdout.decode("utf-8", "replace")
+            err = p.stderr.decode("utf-8", "replace")
+            what = "as nobody, --netns %s" % sel
+            require(p.returncode == 0, "%s: exit %d: %s"
+                    % (what, p.returncode, err.strip()))
+            recs = parse_lines(out, what)
+            mine = [r for r in recs
+                    if r.get("inet_diag_msg_socket_source_port") == port]
+            check(len(mine) == 1, "%s: our listener on port %d found %d "
+                  "times among %d records" % (what, port, len(mine),
+                                              len(recs)))
+            if sel == "host":
+                check(err == "", "%s: stderr %r" % (what, err[:300]))
+        lst.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main(test)
