@@ -472,6 +472,20 @@ static int run_replay(struct daemon *d)
 	return 0;
 }
 
+/* What is still buffered goes out; when that changed a destination's
+ * counts, the final totals get their own line. */
+static void finish_sinks(struct daemon *d)
+{
+	int changed = 0;
+
+	for (unsigned i = 0; i < d->nsinks; i++)
+		changed |= sink_finish(d->sinks[i]);
+	if (changed && !d->opt.quiet) {
+		fputs("tcpscope: at exit", stderr);
+		print_sink_stats(d);
+	}
+}
+
 /* --io-engine uring fails here when io_uring cannot be used; auto falls
  * back to syscalls with one line saying why. 0 or -errno. */
 static int choose_engine(struct daemon *d)
@@ -522,6 +536,7 @@ int main(int argc, char **argv)
 	}
 	install_signals();
 	rc = d.opt.replay ? run_replay(&d) : run_polls(&d);
+	finish_sinks(&d);
 	for (unsigned i = 0; i < d.nsinks; i++)
 		sink_free(d.sinks[i]);
 	return rc < 0 ? 1 : 0;

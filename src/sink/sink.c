@@ -92,6 +92,17 @@ int sink_flush(struct sink *s)
 	return rc;
 }
 
+int sink_finish(struct sink *s)
+{
+	struct sink_stats before = s->st;
+
+	if (s->ops->finish)
+		(void)s->ops->finish(s);
+	else
+		(void)sink_flush(s);
+	return memcmp(&before, &s->st, sizeof(before)) != 0;
+}
+
 int sink_reopen(struct sink *s)
 {
 	return s->ops->reopen ? s->ops->reopen(s) : 0;

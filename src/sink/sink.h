@@ -52,6 +52,9 @@ struct sink_ops {
 	int (*write)(struct sink *s, const struct ts_record *r);
 	int (*flush)(struct sink *s);
 	int (*reopen)(struct sink *s); /* may be NULL */
+	/* At exit, before release: deliver what can still be delivered
+	 * within the destination's bound. NULL: flush() is enough. */
+	int (*finish)(struct sink *s);
 	void (*release)(struct sink *s);
 };
 
@@ -80,6 +83,10 @@ int sink_new(const char *url, enum sink_format format, struct sink **out,
 	     char *err, size_t errlen);
 int sink_write(struct sink *s, const struct ts_record *r);
 int sink_flush(struct sink *s);
+/* At exit: sends what is still buffered (a frame the peer got part of is
+ * completed, so a stream never ends mid-frame) and counts the rest as
+ * dropped. Returns 1 when that changed the counters, else 0. */
+int sink_finish(struct sink *s);
 /* Reopens files after log rotation (SIGHUP); a no-op for other sinks. */
 int sink_reopen(struct sink *s);
 void sink_free(struct sink *s);

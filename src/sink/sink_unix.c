@@ -36,6 +36,7 @@
 #define UNIX_MAX_ROWS  1000
 #define UNIX_WAIT_MS   1000
 #define UNIX_FRAMES    4096
+#define FINISH_MS      1000 /* at exit, to complete a started frame */
 #define BACKOFF_MIN_NS (100ull * 1000000ull)
 #define BACKOFF_MAX_NS (5000ull * 1000000ull)
 
@@ -131,9 +132,9 @@ static void lose_peer(struct ustream *u, int err)
 /* One send of the pending bytes: through the ring (one send in flight per
  * connection, so frames stay whole and in order; a short completion is
  * resumed by the caller) or send(2). Bytes sent, or -1 with errno. */
-static ssize_t send_pending(struct ustream *u)
+static ssize_t send_pending(struct ustream *u, size_t len)
 {
-	struct iovec iov = { u->out + u->head, u->tail - u->head };
+	struct iovec iov = { u->out + u->head, len };
 	int res, rc;
 
 	if (!u->s->ring)
@@ -156,7 +157,7 @@ static int drain(struct ustream *u)
 	while (u->fq_n) {
 		if (ensure_connected(u) < 0)
 			return -ENOTCONN;
-		ssize_t n = send_pending(u);
+		ssize_t n = send_pending(u, u->tail - u->head);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
@@ -286,16 +287,57 @@ static int unix_flush(struct sink *s)
 	return s->st.dropped != dropped ? -EIO : 0;
 }
 
+/* Sends the rest of the frame the peer got part of, and only that, for
+ * at most FINISH_MS: closing now would end the stream mid-frame. */
+static void finish_partial(struct ustream *u)
+{
+	uint64_t t0 = dgram_now_ns();
+
+	while (u->fd >= 0 && u->sent) {
+		uint64_t spent = dgram_now_ns() - t0;
+		ssize_t n = send_pending(u, u->fq[u->fq_first].len - u->sent);
+		if (n > 0) {
+			u->head += (size_t)n;
+			u->sent += (size_t)n;
+			if (u->sent == u->fq[u->fq_first].len) {
+				u->sent = 0;
+				pop_frame(u, 1);
+			}
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN &&
+		    spent < FINISH_MS * 1000000ull) {
+			struct pollfd pfd = { .fd = u->fd, .events = POLLOUT };
+			(void)poll(&pfd, 1,
+				   (int)(FINISH_MS - spent / 1000000ull));
+			continue;
+		}
+		lose_peer(u, n < 0 ? errno : EPIPE); /* drops that frame */
+	}
+}
+
+static int unix_finish(struct sink *s)
+{
+	struct ustream *u = s->priv;
+
+	batch_flush(&u->b);
+	u->waited_ns = 0;
+	drain_wait(u, SIZE_MAX);
+	finish_partial(u);
+	while (u->fq_n) /* what is left will never be sent */
+		pop_frame(u, 0);
+	return 0;
+}
+
 static void unix_release(struct sink *s)
 {
 	struct ustream *u = s->priv;
 
 	if (!u)
 		return;
-	batch_flush(&u->b);
-	drain_wait(u, SIZE_MAX);
-	while (u->fq_n) /* what is left will never be sent */
-		pop_frame(u, 0);
+	unix_finish(s);
 	if (u->fd >= 0)
 		close(u->fd);
 	batch_release(&u->b);
@@ -308,5 +350,6 @@ const struct sink_ops sink_unix_ops = {
 	.default_format = SINK_FMT_PROTOBUF_LIST,
 	.open = unix_open,
 	.flush = unix_flush,
+	.finish = unix_finish,
 	.release = unix_release,
 };
