@@ -14,14 +14,18 @@
  * SIGHUP reopens file destinations (log rotation).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "../engine/poller.h"
+#include "../netns/ns_discover.h"
 #include "../netns/ns_table.h"
 #include "../pcap/replay.h"
 #include "../sink/sink.h"
@@ -309,6 +313,26 @@ static int make_loops(struct daemon *d, struct ns_table_cfg *tc,
 	return 0;
 }
 
+/* Discovery's stats of /proc/<pid>/ns/net through this thread's ring
+ * (the reconcile runs here): one io_uring_enter per 64 processes. */
+static int stat_batch(void *ctx, const char *const *paths, unsigned n,
+		      uint64_t *dev, uint64_t *ino, int *res)
+{
+	struct ring *r =
+		poll_loop_ring(((struct daemon *)ctx)->workers[0]->loop);
+	struct statx sx[NS_STAT_BATCH];
+	int rc;
+
+	if (!r || n > NS_STAT_BATCH)
+		return -EOPNOTSUPP;
+	rc = ring_statx_batch(r, AT_FDCWD, paths, n, sx, res);
+	for (unsigned i = 0; rc == 0 && i < n; i++) {
+		dev[i] = makedev(sx[i].stx_dev_major, sx[i].stx_dev_minor);
+		ino[i] = sx[i].stx_ino;
+	}
+	return rc;
+}
+
 /* The loops, this thread's ring (with auto, a ring that cannot be made
  * falls back to syscalls here too), then the extra poll threads. Prints
  * its own errors. */
@@ -356,6 +380,10 @@ static int start_workers(struct daemon *d, struct ns_table_cfg *tc)
 		return rc;
 	}
 	use_ring(d, poll_loop_ring(d->workers[0]->loop));
+	if (poll_loop_ring(d->workers[0]->loop)) {
+		tc->stat_batch = stat_batch;
+		tc->stat_ctx = d;
+	}
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -243,33 +244,29 @@ static int wait_sync(struct ring *r, struct ring_req **qs, unsigned k)
 	return rc < 0 ? rc : 0;
 }
 
-int ring_send_batch(struct ring *r, int fd, const struct iovec *iov, unsigned n,
-		    int msg_flags, int *res)
+/* Prepares the SQE of item i of a synchronous batch. */
+typedef void (*prep_fn)(struct io_uring_sqe *sqe, struct ring_req *q,
+			unsigned i, void *ctx);
+
+/* n synchronous requests, SEND_CHUNK at a time, each with its own result:
+ * one io_uring_enter per chunk when they complete inline. */
+static int sync_batch(struct ring *r, enum ring_op op, unsigned n, prep_fn prep,
+		      void *ctx, int *res)
 {
 	struct ring_req *qs[SEND_CHUNK];
 	unsigned i = 0;
 
-	msg_flags |= MSG_DONTWAIT | MSG_NOSIGNAL;
 	while (i < n) {
-		struct io_uring_sqe *sqe = NULL;
 		unsigned k = 0, chunk = n - i < SEND_CHUNK ? n - i : SEND_CHUNK;
 		int rc;
 		for (; k < chunk; k++) {
-			struct ring_req *q =
-				ring_req_get(r, RING_OP_SEND, NULL, NULL);
-			if (!q)
-				break;
-			q->iov = iov[i + k];
-			memset(&q->msg, 0, sizeof(q->msg));
-			q->msg.msg_iov = &q->iov;
-			q->msg.msg_iovlen = 1;
-			sqe = ring_sqe(r, q);
+			struct ring_req *q = ring_req_get(r, op, NULL, NULL);
+			struct io_uring_sqe *sqe = q ? ring_sqe(r, q) : NULL;
 			if (!sqe) {
 				ring_req_put(r, q);
 				break;
 			}
-			io_uring_prep_sendmsg(sqe, fd, &q->msg,
-					      (unsigned)msg_flags);
+			prep(sqe, q, i + k, ctx);
 			qs[k] = q;
 		}
 		if (k == 0)
@@ -285,6 +282,58 @@ int ring_send_batch(struct ring *r, int fd, const struct iovec *iov, unsigned n,
 		i += k;
 	}
 	return 0;
+}
+
+struct send_ctx {
+	int fd;
+	unsigned flags;
+	const struct iovec *iov;
+};
+
+static void prep_send(struct io_uring_sqe *sqe, struct ring_req *q, unsigned i,
+		      void *ctx)
+{
+	const struct send_ctx *c = ctx;
+
+	q->iov = c->iov[i];
+	memset(&q->msg, 0, sizeof(q->msg));
+	q->msg.msg_iov = &q->iov;
+	q->msg.msg_iovlen = 1;
+	io_uring_prep_sendmsg(sqe, c->fd, &q->msg, c->flags);
+}
+
+int ring_send_batch(struct ring *r, int fd, const struct iovec *iov, unsigned n,
+		    int msg_flags, int *res)
+{
+	struct send_ctx c = {
+		fd, (unsigned)(msg_flags | MSG_DONTWAIT | MSG_NOSIGNAL), iov
+	};
+
+	return sync_batch(r, RING_OP_SEND, n, prep_send, &c, res);
+}
+
+struct statx_ctx {
+	int dirfd;
+	const char *const *paths;
+	struct statx *out;
+};
+
+static void prep_statx(struct io_uring_sqe *sqe, struct ring_req *q, unsigned i,
+		       void *ctx)
+{
+	const struct statx_ctx *c = ctx;
+
+	(void)q;
+	io_uring_prep_statx(sqe, c->dirfd, c->paths[i], 0, STATX_INO,
+			    &c->out[i]);
+}
+
+int ring_statx_batch(struct ring *r, int dirfd, const char *const *paths,
+		     unsigned n, struct statx *out, int *res)
+{
+	struct statx_ctx c = { dirfd, paths, out };
+
+	return sync_batch(r, RING_OP_STATX, n, prep_statx, &c, res);
 }
 
 uint8_t *ring_buf(struct ring *r, unsigned bid)

@@ -43,7 +43,8 @@ enum ring_op {
 	RING_OP_NL_RECV = 2, /* netlink receive (multishot or single) */
 	RING_OP_SEND = 3,    /* a destination's send */
 	RING_OP_CANCEL = 4,  /* async cancel of another request */
-	RING_OP_MAX = 4,
+	RING_OP_STATX = 5,   /* namespace discovery's stats */
+	RING_OP_MAX = 5,
 };
 
 #define RING_UD_OP_SHIFT 56
@@ -200,6 +201,13 @@ int ring_buf_get(struct ring *r);
  * not valid), -EBUSY when the in-flight table has no room. */
 int ring_send_batch(struct ring *r, int fd, const struct iovec *iov, unsigned n,
 		    int msg_flags, int *res);
+
+/* statx(dirfd, paths[i], STATX_INO) for i < n, synchronously, one
+ * io_uring_enter per 64: res[i] gets 0 or -errno, out[i] the result. 0,
+ * or -errno when the ring failed. */
+struct statx;
+int ring_statx_batch(struct ring *r, int dirfd, const char *const *paths,
+		     unsigned n, struct statx *out, int *res);
 
 /* "IORING_OP_RECVMSG" etc. */
 const char *ring_op_name(unsigned opcode);

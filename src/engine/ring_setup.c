@@ -24,6 +24,7 @@ static const struct {
 	{ IORING_OP_SENDMSG, "IORING_OP_SENDMSG" },
 	{ IORING_OP_WRITEV, "IORING_OP_WRITEV" },
 	{ IORING_OP_ASYNC_CANCEL, "IORING_OP_ASYNC_CANCEL" },
+	{ IORING_OP_STATX, "IORING_OP_STATX" },
 };
 
 const char *ring_op_name(unsigned opcode)

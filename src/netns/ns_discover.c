@@ -13,25 +13,27 @@
 /* Every namespace inode lives on the one nsfs superblock: a bind-mount
  * directory entry on another device is not a namespace. */
 struct scan {
+	const struct ns_discover_cfg *cfg;
 	ns_seen_fn fn;
 	void *arg;
 	uint64_t nsfs_dev;
+	/* /proc entries waiting for their stat */
+	unsigned n;
+	int pid[NS_STAT_BATCH];
+	char path[NS_STAT_BATCH][64];
 };
 
-static int report(struct scan *sc, const char *path, enum ns_src_kind kind,
-		  int pid, const char *name)
+static int report_stat(struct scan *sc, const char *path, enum ns_src_kind kind,
+		       int pid, const char *name, uint64_t dev, uint64_t ino)
 {
-	struct stat st;
 	struct ns_seen s;
 
-	if (stat(path, &st) < 0)
-		return -errno;
 	if (kind == NS_SRC_HOST)
-		sc->nsfs_dev = st.st_dev;
-	else if (st.st_dev != sc->nsfs_dev)
+		sc->nsfs_dev = dev;
+	else if (dev != sc->nsfs_dev)
 		return 0;
-	s.dev = st.st_dev;
-	s.ino = st.st_ino;
+	s.dev = dev;
+	s.ino = ino;
 	s.kind = kind;
 	s.pid = pid;
 	s.path = path;
@@ -39,11 +41,50 @@ static int report(struct scan *sc, const char *path, enum ns_src_kind kind,
 	return sc->fn(&s, sc->arg);
 }
 
+static int report(struct scan *sc, const char *path, enum ns_src_kind kind,
+		  int pid, const char *name)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -errno;
+	return report_stat(sc, path, kind, pid, name, st.st_dev, st.st_ino);
+}
+
 /* The entry vanished or is unreadable: skip it, the scan goes on. */
 static int skippable(int rc)
 {
 	return rc == -ENOENT || rc == -EACCES || rc == -ESRCH ||
 	       rc == -ENOTDIR || rc == -EINVAL;
+}
+
+/* Stats and reports the /proc entries collected so far. */
+static int flush_pids(struct scan *sc)
+{
+	const char *paths[NS_STAT_BATCH] = { 0 };
+	uint64_t dev[NS_STAT_BATCH], ino[NS_STAT_BATCH];
+	int res[NS_STAT_BATCH], rc = 0;
+	unsigned n = sc->n;
+
+	sc->n = 0;
+	for (unsigned i = 0; i < n; i++)
+		paths[i] = sc->path[i];
+	if (sc->cfg->stat_batch && sc->cfg->stat_batch(sc->cfg->stat_ctx, paths,
+						       n, dev, ino, res) == 0) {
+		for (unsigned i = 0; i < n && rc >= 0; i++) {
+			rc = res[i] < 0 ? res[i]
+					: report_stat(sc, paths[i], NS_SRC_PID,
+						      sc->pid[i], NULL, dev[i],
+						      ino[i]);
+			rc = skippable(rc) ? 0 : rc;
+		}
+		return rc;
+	}
+	for (unsigned i = 0; i < n && rc >= 0; i++) {
+		rc = report(sc, paths[i], NS_SRC_PID, sc->pid[i], NULL);
+		rc = skippable(rc) ? 0 : rc;
+	}
+	return rc;
 }
 
 /* "1234" -> 1234; 0 for anything that is not a pid directory. */
@@ -74,23 +115,36 @@ static int scan_dir(struct scan *sc, const char *dir, enum ns_src_kind kind)
 			continue;
 		if (kind == NS_SRC_MOUNT && e->d_name[0] == '.')
 			continue;
-		n = pid ? snprintf(path, sizeof(path), "%s/%d/ns/net", dir, pid)
-			: snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (pid) { /* stat'ed in batches */
+			n = snprintf(sc->path[sc->n], sizeof(sc->path[0]),
+				     "%s/%d/ns/net", dir, pid);
+			if ((size_t)n >= sizeof(sc->path[0]))
+				continue;
+			sc->pid[sc->n++] = pid;
+			rc = sc->n == NS_STAT_BATCH ? flush_pids(sc) : 0;
+			if (rc < 0)
+				break;
+			continue;
+		}
+		n = snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		if ((size_t)n >= sizeof(path))
 			continue;
-		rc = report(sc, path, kind, pid, pid ? NULL : e->d_name);
+		rc = report(sc, path, kind, 0, e->d_name);
 		if (skippable(rc))
 			rc = 0;
 		if (rc < 0)
 			break;
 	}
+	if (rc >= 0 && sc->n)
+		rc = flush_pids(sc);
+	sc->n = 0;
 	closedir(d);
 	return rc;
 }
 
 int ns_discover(const struct ns_discover_cfg *cfg, ns_seen_fn fn, void *arg)
 {
-	struct scan sc = { fn, arg, 0 };
+	struct scan sc = { .cfg = cfg, .fn = fn, .arg = arg };
 	char self[128];
 	int rc;
 

@@ -6,7 +6,8 @@
  * directories (NS_SRC_MOUNT), then /proc/<pid>/ns/net of every process
  * (NS_SRC_PID). The same namespace may be reported several times (once per
  * process in it): deduplication by (dev, ino) is the caller's, which can do
- * it in O(1) and skip naming work for namespaces it already knows. Scanning
+ * it in O(1) and skip naming work for namespaces it already knows. /proc
+ * entries are stat'ed NS_STAT_BATCH at a time (see stat_batch). Scanning
  * /proc allocates nothing per process; a process that exits during the
  * scan is skipped, not an error. `path` in the callback is valid only
  * during the call.
@@ -19,6 +20,8 @@
 #include <stdint.h>
 
 enum ns_src_kind { NS_SRC_HOST, NS_SRC_MOUNT, NS_SRC_PID };
+
+#define NS_STAT_BATCH 64
 
 struct ns_seen {
 	uint64_t dev;
@@ -38,6 +41,12 @@ struct ns_discover_cfg {
 	 * costs a stat per process on every poll. */
 	int scan_mounts;
 	int scan_proc;
+	/* Optional: stats n paths at once (the uring engine: one
+	 * io_uring_enter per 64 instead of a syscall each); res[i] 0 or
+	 * -errno, dev/ino[i] the namespace. NULL: stat(2) each. */
+	int (*stat_batch)(void *ctx, const char *const *paths, unsigned n,
+			  uint64_t *dev, uint64_t *ino, int *res);
+	void *stat_ctx;
 };
 
 /* fn returns < 0 to abort the scan (that value is returned). */

@@ -302,6 +302,8 @@ int ns_table_reconcile(struct ns_table *t, struct ns_reconcile_stats *st)
 		.proc = t->cfg.proc,
 		.scan_mounts = t->scan_mounts,
 		.scan_proc = t->scan_proc,
+		.stat_batch = t->cfg.stat_batch,
+		.stat_ctx = t->cfg.stat_ctx,
 	};
 	uint64_t t0 = ts_now_ns(CLOCK_MONOTONIC);
 	int rc;

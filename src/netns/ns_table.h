@@ -32,6 +32,10 @@ struct ns_table_cfg {
 	const char *select; /* --netns: "all", "host" or NAME[,NAME...] */
 	unsigned nworkers;
 	struct poll_loop *loops[NS_MAX_WORKERS];
+	/* passed to discovery (see ns_discover_cfg); may be NULL */
+	int (*stat_batch)(void *ctx, const char *const *paths, unsigned n,
+			  uint64_t *dev, uint64_t *ino, int *res);
+	void *stat_ctx;
 };
 
 struct ns_reconcile_stats {

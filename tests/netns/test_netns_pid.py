@@ -17,6 +17,13 @@ PORT = 20777
 NAME_RE = re.compile(r'^pid:(\d+)(\D.*)?$')
 
 
+def uring_usable(binary):
+    r = subprocess.run([binary, '--once', '--quiet', '--io-engine', 'uring',
+                        '--netns', 'host', '--dest', 'null'],
+                       capture_output=True, timeout=60)
+    return r.returncode == 0
+
+
 def body():
     binary = tcpscope_bin()
     host_ino = os.stat('/proc/self/ns/net').st_ino
@@ -47,31 +54,42 @@ def body():
     def want(ns, i, line):
         return i == ino or ns.startswith('pid:') or hostport(ns, i, line)
 
-    with step('tcpscope --once'):
-        recs = run_once(binary, want=want)
-    got = [r for r in recs if r['netns_inode'] == ino]
-    check(sorted(key(r) for r in got) == expect,
-          'namespace %d: sockets %s, expected each of %s exactly once'
-          % (ino, sorted(key(r) for r in got), expect))
-    labels = sorted({r['netns'] for r in got})
-    check(len(labels) == 1, 'namespace %d labelled %s' % (ino, labels))
-    m = NAME_RE.match(labels[0])
-    check(m, 'label %r is not pid:<pid>' % labels[0])
-    pid = int(m.group(1))
-    check(_ino('/proc/%d/ns/net' % pid) == ino,
-          'label %r: /proc/%d/ns/net is not namespace %d (members %s)'
-          % (labels[0], pid, ino, members))
-    log('labelled %r (lowest member pid %d)' % (labels[0], members[0]))
-    check(all(r['netns_inode'] == ino for r in recs
-              if r['netns'] == labels[0]),
-          'label %r used for another namespace too' % labels[0])
+    def check_run(*args):
+        with step('tcpscope --once %s' % ' '.join(args)):
+            recs = run_once(binary, *args, want=want)
+        got = [r for r in recs if r['netns_inode'] == ino]
+        check(sorted(key(r) for r in got) == expect,
+              'namespace %d: sockets %s, expected each of %s exactly once'
+              % (ino, sorted(key(r) for r in got), expect))
+        labels = sorted({r['netns'] for r in got})
+        check(len(labels) == 1, 'namespace %d labelled %s' % (ino, labels))
+        m = NAME_RE.match(labels[0])
+        check(m, 'label %r is not pid:<pid>' % labels[0])
+        pid = int(m.group(1))
+        check(_ino('/proc/%d/ns/net' % pid) == ino,
+              'label %r: /proc/%d/ns/net is not namespace %d (members %s)'
+              % (labels[0], pid, ino, members))
+        log('labelled %r (lowest member pid %d)' % (labels[0], members[0]))
+        check(all(r['netns_inode'] == ino for r in recs
+                  if r['netns'] == labels[0]),
+              'label %r used for another namespace too' % labels[0])
 
-    hostrecs = [r for r in recs if r['netns_inode'] == host_ino]
-    bad = sorted({r['netns'] for r in hostrecs} - {'host'})
-    check(not bad, 'host namespace records labelled %s' % bad)
-    check(sorted(key(r) for r in full(hostrecs) if host.port in key(r)[1:] and
-                 r['inet_diag_msg_socket_source'] == '127.0.0.1') ==
-          host.expected(), 'host sockets not reported exactly once')
+        hostrecs = [r for r in recs if r['netns_inode'] == host_ino]
+        bad = sorted({r['netns'] for r in hostrecs} - {'host'})
+        check(not bad, 'host namespace records labelled %s' % bad)
+        check(sorted(key(r) for r in full(hostrecs) if host.port in key(r)[1:] and
+                     r['inet_diag_msg_socket_source'] == '127.0.0.1') ==
+              host.expected(), 'host sockets not reported exactly once')
+
+        return labels[0]
+
+    label = check_run()
+    # the uring engine stats /proc/<pid>/ns/net through its ring
+    if uring_usable(binary):
+        check(check_run('--io-engine', 'uring') == label,
+              'the uring engine labels the namespace differently')
+    else:
+        log('io_uring unusable here: the uring run is left out')
 
     with step('namespace gone with its processes'):
         kill_proc(p)
@@ -80,7 +98,7 @@ def body():
                   _ino('/proc/%d/ns/net' % pid) != ino,
                   'process %d still in the namespace' % pid)
         recs = run_once(binary, want=want)
-        stale = [r for r in recs if r['netns'] == labels[0] or
+        stale = [r for r in recs if r['netns'] == label or
                  (r['netns_inode'] == ino and r['netns'] != 'host')]
         check(not stale, 'vanished namespace still reported: %.300s'
               % (stale[:1],))
