@@ -83,6 +83,16 @@ def run(args, timeout=30, input=None):
             p.stderr.decode("utf-8", "replace"))
 
 
+def names(line, value):
+    """An error line names the value (quoted, or as a whole word)."""
+    if value == "''":
+        return "''" in line or '""' in line
+    if "'%s'" % value in line or '"%s"' % value in line:
+        return True
+    return re.search(r"(?<![\w.:/-])%s(?![\w.:/-])" % re.escape(value),
+                     line) is not None
+
+
 def parse_lines(text, what="output"):
     """Every line must be one JSON object; returns the list of dicts."""
     recs = []

@@ -17,7 +17,8 @@ import sys
 import tempfile
 import time
 
-from livelib import (Daemon, check, main, parse_lines, require, run)
+from livelib import (Daemon, check, main, names, parse_lines, require,
+                     run)
 
 OPTIONS = ["--once", "--count", "--interval", "--family", "--states",
            "--attrs", "--format", "--dest", "--quiet", "--replay", "--help",
@@ -51,16 +52,6 @@ BAD = [
     (["--once", "stray"], "stray"),
     (["--interval"], "--interval"),
 ]
-
-
-def names(line, value):
-    """The error line names the value (quoted, or as a whole word)."""
-    if value == "''":
-        return "''" in line or '""' in line
-    if "'%s'" % value in line or '"%s"' % value in line:
-        return True
-    return re.search(r"(?<![\w.:/-])%s(?![\w.:/-])" % re.escape(value),
-                     line) is not None
 
 
 def check_bad_values():

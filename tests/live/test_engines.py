@@ -38,7 +38,8 @@ import tempfile
 import time
 
 from livelib import (Fail, Skip, SocketKeeper, check, have_ipv6_loopback,
-                     main, own_netns_inode, require, tcpscope_bin)
+                     main, names, own_netns_inode, require,
+                     tcpscope_bin)
 from test_live_sockets import ALWAYS_KEYS, STATE_NUM, send_all_recv_all
 
 C2S = 12345  # client -> server bytes
@@ -500,16 +501,6 @@ BAD = [
     (["--uring-cqe-batch", "0"], "0"),
     (["--uring-cqe-batch", "12x"], "12x"),
 ]
-
-
-def names(line, value):
-    """The error line names the value (quoted, or as a whole word)."""
-    if value == "''":
-        return "''" in line or '""' in line
-    if "'%s'" % value in line or '"%s"' % value in line:
-        return True
-    return re.search(r"(?<![\w.:/-])%s(?![\w.:/-])" % re.escape(value),
-                     line) is not None
 
 
 def check_bad_values():

@@ -120,6 +120,34 @@ static inline int st_make_conns(int n)
 	return made;
 }
 
+/* A test's private directory: the peer's socket, the JSON reference file
+ * (a second destination of the same run) and tcpscope's stderr. */
+struct st_dir {
+	char dir[64], sock[128], jpath[128], epath[128], jurl[160];
+};
+
+static inline void st_dir_make(struct st_dir *d, const char *name,
+			       const char *sock)
+{
+	snprintf(d->dir, sizeof(d->dir), "/tmp/ts-%s-XXXXXX", name);
+	CHECK(mkdtemp(d->dir) != NULL);
+	snprintf(d->sock, sizeof(d->sock), "%s/%s", d->dir, sock);
+	snprintf(d->jpath, sizeof(d->jpath), "%s/ref.json", d->dir);
+	snprintf(d->epath, sizeof(d->epath), "%s/stderr", d->dir);
+	snprintf(d->jurl, sizeof(d->jurl), "file:%s?format=json", d->jpath);
+}
+
+/* Removes it, unless a check failed: then it is kept for a look. */
+static inline void st_dir_remove(const struct st_dir *d)
+{
+	char cmd[128];
+
+	if (check_failures)
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", d->dir);
+	CHECK_EQ(system(cmd), 0);
+}
+
 /* Runs argv with stdout/stderr to files (NULL: inherit). With
  * TCPSCOPE_TEST_ENGINE set (meson's *_uring tests), argv gets
  * "--io-engine VALUE" appended: the same test through the other engine. */

@@ -10,8 +10,8 @@
 int main(void)
 {
 	const char *bin = st_bin();
-	char dir[] = "/tmp/ts-uexit-XXXXXX", sock[128], url[256], jurl[160],
-	     jpath[128], epath[128], cmd[160];
+	char url[256];
+	struct st_dir td;
 	static uint8_t tmp[1 << 16];
 	struct st_buf b = { 0 };
 	struct st_set ref;
@@ -20,17 +20,13 @@ int main(void)
 
 	st_sandbox();
 	CHECK(st_make_conns(1500) >= 3000);
-	CHECK(mkdtemp(dir) != NULL);
-	snprintf(sock, sizeof(sock), "%s/s.sock", dir);
-	snprintf(jpath, sizeof(jpath), "%s/ref.json", dir);
-	snprintf(epath, sizeof(epath), "%s/stderr", dir);
-	snprintf(jurl, sizeof(jurl), "file:%s?format=json", jpath);
-	snprintf(url, sizeof(url), "unix:%s?format=json&wait_ms=100", sock);
-	int l = st_unix_rx(SOCK_STREAM, sock);
+	st_dir_make(&td, "uexit", "s.sock");
+	snprintf(url, sizeof(url), "unix:%s?format=json&wait_ms=100", td.sock);
+	int l = st_unix_rx(SOCK_STREAM, td.sock);
 	CHECK(l >= 0);
 	char *argv[] = { (char *)bin, "--once", "--netns", "host", "--dest",
-			 url,	      "--dest", jurl,	   NULL };
-	pid_t pid = st_spawn(argv, NULL, epath);
+			 url,	      "--dest", td.jurl,   NULL };
+	pid_t pid = st_spawn(argv, NULL, td.epath);
 	struct pollfd pf = { .fd = l, .events = POLLIN };
 	CHECK(poll(&pf, 1, 5000) == 1);
 	int c = accept(l, NULL, NULL);
@@ -45,9 +41,9 @@ int main(void)
 		usleep(2000);
 	}
 	CHECK_EQ(st_wait(pid, 10000), 0);
-	st_set_load(&ref, jpath, NULL, 0);
+	st_set_load(&ref, td.jpath, NULL, 0);
 	long got = st_check(SINK_FMT_JSON, b.p, b.len, &ref, &bad);
-	CHECK(st_summary(epath, url, &sent, &dropped, &polls) == 0);
+	CHECK(st_summary(td.epath, url, &sent, &dropped, &polls) == 0);
 	fprintf(stderr,
 		"%zu bytes, %ld records received; tcpscope: %llu sent, "
 		"%llu dropped of %zu\n",
@@ -58,8 +54,6 @@ int main(void)
 	CHECK_EQ(sent + dropped, ref.n);
 	st_set_free(&ref);
 	free(b.p);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (check_failures == 0)
-		CHECK_EQ(system(cmd), 0);
+	st_dir_remove(&td);
 	return check_exit();
 }

@@ -26,26 +26,22 @@ static void read_for(int c, struct st_buf *b, int ms)
 int main(void)
 {
 	const char *bin = st_bin();
-	char dir[] = "/tmp/ts-restart-XXXXXX", sock[128], url[256], jurl[160],
-	     jpath[128], epath[128], cmd[160];
+	char url[256];
+	struct st_dir td;
 	struct st_buf b1 = { 0 }, b2 = { 0 };
 	struct st_set ref;
 	int bad = 0;
 
 	st_sandbox();
 	CHECK(st_make_conns(100) >= 100);
-	CHECK(mkdtemp(dir) != NULL);
-	snprintf(sock, sizeof(sock), "%s/s.sock", dir);
-	snprintf(jpath, sizeof(jpath), "%s/ref.json", dir);
-	snprintf(epath, sizeof(epath), "%s/stderr", dir);
-	snprintf(jurl, sizeof(jurl), "file:%s?format=json", jpath);
-	snprintf(url, sizeof(url), "unix:%s", sock);
-	int l = st_unix_rx(SOCK_STREAM, sock);
+	st_dir_make(&td, "restart", "s.sock");
+	snprintf(url, sizeof(url), "unix:%s", td.sock);
+	int l = st_unix_rx(SOCK_STREAM, td.sock);
 	CHECK(l >= 0);
 	char *argv[] = { (char *)bin, "--interval", "100ms", "--count",
 			 "30",	      "--netns",    "host",  "--dest",
-			 url,	      "--dest",	    jurl,    NULL };
-	pid_t pid = st_spawn(argv, NULL, epath);
+			 url,	      "--dest",	    td.jurl, NULL };
+	pid_t pid = st_spawn(argv, NULL, td.epath);
 	int c = accept_within(l, 5000);
 	CHECK(c >= 0);
 	read_for(c, &b1, 800);
@@ -53,15 +49,15 @@ int main(void)
 	/* the peer goes away, and nobody listens for a while */
 	close(c);
 	close(l);
-	unlink(sock);
+	unlink(td.sock);
 	usleep(500000);
-	l = st_unix_rx(SOCK_STREAM, sock);
+	l = st_unix_rx(SOCK_STREAM, td.sock);
 	c = accept_within(l, 6000);
 	CHECK(c >= 0);
 	read_for(c, &b2, -1);
 	CHECK_EQ(st_wait(pid, 10000), 0);
 
-	st_set_load(&ref, jpath, NULL, 0);
+	st_set_load(&ref, td.jpath, NULL, 0);
 	/* the first peer hung up at any point: its last frame may be cut */
 	long got1 = st_check(SINK_FMT_PROTOBUF_LIST, b1.p,
 			     st_whole_frames(b1.p, b1.len), &ref, &bad);
@@ -77,8 +73,6 @@ int main(void)
 	st_set_free(&ref);
 	free(b1.p);
 	free(b2.p);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (check_failures == 0)
-		CHECK_EQ(system(cmd), 0);
+	st_dir_remove(&td);
 	return check_exit();
 }

@@ -26,8 +26,8 @@ static long rss_kb(pid_t pid)
 int main(void)
 {
 	const char *bin = st_bin();
-	char dir[] = "/tmp/ts-stall-XXXXXX", sock[128], url[256], jurl[160],
-	     jpath[128], epath[128], cmd[160];
+	char url[256];
+	struct st_dir td;
 	struct st_buf b = { 0 };
 	struct st_set ref;
 	unsigned long long sent = 0, dropped = 0;
@@ -35,20 +35,16 @@ int main(void)
 
 	st_sandbox();
 	CHECK(st_make_conns(300) >= 500);
-	CHECK(mkdtemp(dir) != NULL);
-	snprintf(sock, sizeof(sock), "%s/s.sock", dir);
-	snprintf(jpath, sizeof(jpath), "%s/ref.json", dir);
-	snprintf(epath, sizeof(epath), "%s/stderr", dir);
-	snprintf(jurl, sizeof(jurl), "file:%s?format=json", jpath);
+	st_dir_make(&td, "stall", "s.sock");
 	snprintf(url, sizeof(url),
-		 "unix:%s?buffer=262144&max_bytes=65536&wait_ms=20", sock);
-	int l = st_unix_rx(SOCK_STREAM, sock);
+		 "unix:%s?buffer=262144&max_bytes=65536&wait_ms=20", td.sock);
+	int l = st_unix_rx(SOCK_STREAM, td.sock);
 	CHECK(l >= 0);
 	char *argv[] = { (char *)bin, "--interval", "100ms", "--count",
 			 "25",	      "--netns",    "host",  "--dest",
-			 url,	      "--dest",	    jurl,    NULL };
+			 url,	      "--dest",	    td.jurl, NULL };
 	uint64_t t0 = st_now_ms();
-	pid_t pid = st_spawn(argv, NULL, epath);
+	pid_t pid = st_spawn(argv, NULL, td.epath);
 	struct pollfd pf = { .fd = l, .events = POLLIN };
 	CHECK(poll(&pf, 1, 5000) == 1);
 	int c = accept(l, NULL, NULL);
@@ -70,9 +66,9 @@ int main(void)
 	}
 	CHECK_EQ(st_wait(pid, 10000), 0);
 	uint64_t elapsed = st_now_ms() - t0;
-	st_set_load(&ref, jpath, NULL, 0);
+	st_set_load(&ref, td.jpath, NULL, 0);
 	long got = st_check(SINK_FMT_PROTOBUF_LIST, b.p, b.len, &ref, &bad);
-	CHECK(st_summary(epath, url, &sent, &dropped, &polls) == 0);
+	CHECK(st_summary(td.epath, url, &sent, &dropped, &polls) == 0);
 	fprintf(stderr,
 		"%zu bytes, %ld records received; tcpscope: %llu sent, "
 		"%llu dropped, %d polls in %llu ms\n",
@@ -86,8 +82,6 @@ int main(void)
 	CHECK(elapsed < POLLS * (100 + 20) + 4000);
 	st_set_free(&ref);
 	free(b.p);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (check_failures == 0)
-		CHECK_EQ(system(cmd), 0);
+	st_dir_remove(&td);
 	return check_exit();
 }

@@ -14,8 +14,8 @@
 int main(void)
 {
 	const char *bin = st_bin();
-	char dir[] = "/tmp/ts-ugram-XXXXXX", sock[128], url[256], jurl[160],
-	     jpath[128], epath[128], cmd[160];
+	char url[256];
+	struct st_dir td;
 	static uint8_t tmp[1 << 16];
 	struct st_buf b = { 0 };
 	struct st_set ref;
@@ -25,20 +25,16 @@ int main(void)
 
 	st_sandbox();
 	CHECK(st_make_conns(300) >= 500);
-	CHECK(mkdtemp(dir) != NULL);
-	snprintf(sock, sizeof(sock), "%s/g.sock", dir);
-	snprintf(jpath, sizeof(jpath), "%s/ref.json", dir);
-	snprintf(epath, sizeof(epath), "%s/stderr", dir);
-	snprintf(jurl, sizeof(jurl), "file:%s?format=json", jpath);
+	st_dir_make(&td, "ugram", "g.sock");
 	snprintf(url, sizeof(url), "unixgram:%s?max_bytes=3000&wait_ms=10",
-		 sock);
-	int fd = st_unix_rx(SOCK_DGRAM, sock);
+		 td.sock);
+	int fd = st_unix_rx(SOCK_DGRAM, td.sock);
 	CHECK(fd >= 0);
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
 	char *argv[] = { (char *)bin, "--interval", "100ms", "--count",
 			 "12",	      "--netns",    "host",  "--dest",
-			 url,	      "--dest",	    jurl,    NULL };
-	pid_t pid = st_spawn(argv, NULL, epath);
+			 url,	      "--dest",	    td.jurl, NULL };
+	pid_t pid = st_spawn(argv, NULL, td.epath);
 
 	usleep(600000); /* stalled: the queue fills, sends are refused */
 	for (int quiet = 0; quiet < 100;) { /* then slow: a few per 10 ms */
@@ -55,9 +51,9 @@ int main(void)
 		usleep(10000);
 	}
 	CHECK_EQ(st_wait(pid, 10000), 0);
-	st_set_load(&ref, jpath, NULL, 0);
+	st_set_load(&ref, td.jpath, NULL, 0);
 	long got = st_check(SINK_FMT_PROTOBUF_LIST, b.p, b.len, &ref, &bad);
-	CHECK(st_summary(epath, url, &sent, &dropped, &polls) == 0);
+	CHECK(st_summary(td.epath, url, &sent, &dropped, &polls) == 0);
 	fprintf(stderr,
 		"%ld datagrams (%d empty), %ld records received; tcpscope: "
 		"%llu sent, %llu dropped in %d polls of %zu records\n",
@@ -71,8 +67,6 @@ int main(void)
 	CHECK_EQ(polls, POLLS);
 	st_set_free(&ref);
 	free(b.p);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (check_failures == 0)
-		CHECK_EQ(system(cmd), 0);
+	st_dir_remove(&td);
 	return check_exit();
 }
