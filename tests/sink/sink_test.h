@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "engine/ring.h"
 #include "record/fields.h"
 #include "sink/sink.h"
 #include "xtcp_flat_record.pb-c.h"
@@ -46,8 +47,14 @@ static inline uint64_t st_now_ms(void)
 static inline const char *st_bin(void)
 {
 	const char *b = getenv("TCPSCOPE_BIN");
+	const char *engine = getenv("TCPSCOPE_TEST_ENGINE");
+	char err[256];
 	if (!b || access(b, X_OK) != 0)
 		TEST_SKIP("TCPSCOPE_BIN not set or not executable");
+	/* the *_uring twins: io_uring must be usable here */
+	if (engine && strcmp(engine, "uring") == 0 &&
+	    ring_probe(err, sizeof(err)) < 0)
+		TEST_SKIP("io_uring unavailable: %s", err);
 	return b;
 }
 
