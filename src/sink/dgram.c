@@ -81,14 +81,6 @@ static int peer_lost(int err)
 	       err == EPIPE || err == ECONNRESET || err == EDESTADDRREQ;
 }
 
-/* Counts payloads [from, to) as dropped. */
-static void drop(struct dgram *d, const struct batch_payload *p, unsigned from,
-		 unsigned to)
-{
-	for (unsigned i = from; i < to; i++)
-		d->s->st.dropped += p[i].rows;
-}
-
 /* The peer went away (unixgram): reconnect later. */
 static void lose_peer(struct dgram *d)
 {
@@ -97,101 +89,82 @@ static void lose_peer(struct dgram *d)
 	d->fd = -1;
 }
 
-/* Through the ring: every datagram gets its own result; the refused ones
- * (-EAGAIN) are sent again, in their order, after POLLOUT. */
-static void emit_ring(struct dgram *d, const struct batch_payload *p,
-		      unsigned n)
-{
-	unsigned idx[DGRAM_MAXPL], m = n;
+/* One attempt at payloads idx[0..m): d->res[j] gets the bytes sent, or
+ * -errno, or NOT_TRIED when sendmmsg stopped before it. Through the ring
+ * every datagram is tried and gets its own result; sendmmsg stops at the
+ * first failure. */
+#define NOT_TRIED (-EINPROGRESS)
 
-	for (unsigned i = 0; i < n; i++)
-		idx[i] = i;
-	while (m > 0) {
-		unsigned again = 0;
-		int lost = 0;
-		for (unsigned j = 0; j < m; j++)
-			d->iov[j] = (struct iovec){ (void *)p[idx[j]].data,
-						    p[idx[j]].len };
-		int rc = ring_send_batch(d->s->ring, d->fd, d->iov, m, 0,
-					 d->res);
-		for (unsigned j = 0; j < m; j++) {
-			const struct batch_payload *q = &p[idx[j]];
-			int res = rc < 0 ? rc : d->res[j];
-			if (res >= 0) {
-				d->s->st.records += q->rows;
-				d->s->st.bytes += q->len;
-			} else if (res == -EAGAIN || res == -ENOBUFS) {
-				idx[again++] = idx[j];
-			} else {
-				d->last_err = -res;
-				d->s->st.errors++;
-				d->s->st.dropped += q->rows;
-				lost |= peer_lost(-res) &&
-					d->s->ops != &sink_udp_ops;
-			}
-		}
-		m = again;
-		if (lost)
-			lose_peer(d);
-		else if (m == 0 || wait_writable(d) == 0)
-			continue;
-		else
-			d->last_err = EAGAIN;
-		for (unsigned j = 0; j < m; j++) /* not sent: dropped */
-			d->s->st.dropped += p[idx[j]].rows;
+static void send_round(struct dgram *d, const struct batch_payload *p,
+		       const unsigned *idx, unsigned m)
+{
+	int k;
+
+	for (unsigned j = 0; j < m; j++) {
+		d->iov[j] = (struct iovec){ (void *)p[idx[j]].data,
+					    p[idx[j]].len };
+		d->res[j] = NOT_TRIED;
+	}
+	if (d->s->ring) {
+		k = ring_send_batch(d->s->ring, d->fd, d->iov, m, 0, d->res);
+		for (unsigned j = 0; k < 0 && j < m; j++)
+			d->res[j] = k;
 		return;
 	}
+	for (unsigned j = 0; j < m; j++) {
+		memset(&d->msgs[j], 0, sizeof(d->msgs[j]));
+		d->msgs[j].msg_hdr.msg_iov = &d->iov[j];
+		d->msgs[j].msg_hdr.msg_iovlen = 1;
+	}
+	k = sendmmsg(d->fd, d->msgs, m, MSG_DONTWAIT);
+	if (k < 0)
+		d->res[0] = -errno;
+	for (int j = 0; j < k; j++)
+		d->res[j] = (int)d->msgs[j].msg_len;
 }
 
 void dgram_emit(void *ctx, const struct batch_payload *p, unsigned n)
 {
 	struct dgram *d = ctx;
-	unsigned i = 0;
+	unsigned idx[DGRAM_MAXPL], m = n;
 
-	if (d->fd < 0) {
-		drop(d, p, 0, n);
-		return;
-	}
-	if (d->s->ring) {
-		emit_ring(d, p, n);
-		return;
-	}
-	for (unsigned k = 0; k < n; k++) {
-		d->iov[k] = (struct iovec){ (void *)p[k].data, p[k].len };
-		memset(&d->msgs[k], 0, sizeof(d->msgs[k]));
-		d->msgs[k].msg_hdr.msg_iov = &d->iov[k];
-		d->msgs[k].msg_hdr.msg_iovlen = 1;
-	}
-	while (i < n) {
-		int k = sendmmsg(d->fd, d->msgs + i, n - i, MSG_DONTWAIT);
-		k = k > 0 ? k : k < 0 ? -errno : -EIO;
-		if (k > 0) {
-			for (int j = 0; j < k; j++) {
-				d->s->st.records += p[i + j].rows;
-				d->s->st.bytes += p[i + j].len;
-			}
-			i += (unsigned)k;
-			continue;
-		}
-		if (k == -EINTR)
-			continue;
-		if (k == -EAGAIN || k == -ENOBUFS) {
-			if (wait_writable(d) == 0)
+	for (unsigned i = 0; i < n; i++)
+		idx[i] = i;
+	while (d->fd >= 0 && m > 0) {
+		unsigned again = 0;
+		int full = 0, lost = 0;
+		send_round(d, p, idx, m);
+		for (unsigned j = 0; j < m; j++) {
+			const struct batch_payload *q = &p[idx[j]];
+			int res = d->res[j];
+			if (res >= 0) {
+				d->s->st.records += q->rows;
+				d->s->st.bytes += q->len;
 				continue;
+			}
+			if (res == NOT_TRIED || res == -EINTR ||
+			    res == -EAGAIN || res == -ENOBUFS) {
+				full |= res == -EAGAIN || res == -ENOBUFS;
+				idx[again++] = idx[j];
+				continue;
+			}
+			/* this datagram only (e.g. a stale ICMP error on UDP),
+			 * unless the peer is gone (unixgram) */
+			d->last_err = -res;
+			d->s->st.errors++;
+			d->s->st.dropped += q->rows;
+			lost |= peer_lost(-res) && d->s->ops != &sink_udp_ops;
+		}
+		m = again;
+		if (lost) {
+			lose_peer(d);
+		} else if (full && wait_writable(d) < 0) {
 			d->last_err = EAGAIN;
 			break;
 		}
-		d->last_err = -k;
-		d->s->st.errors++;
-		if (peer_lost(d->last_err) && d->s->ops != &sink_udp_ops) {
-			lose_peer(d);
-			break;
-		}
-		/* this datagram only (e.g. a stale ICMP error on UDP) */
-		d->s->st.dropped += p[i].rows;
-		i++;
 	}
-	drop(d, p, i, n);
+	for (unsigned j = 0; j < m; j++) /* not sent: dropped */
+		d->s->st.dropped += p[idx[j]].rows;
 }
 
 void dgram_poll_done(struct dgram *d)

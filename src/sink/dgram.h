@@ -10,8 +10,10 @@
  * drops (and counts) what is left. A send error drops that datagram only,
  * except a lost peer (unixgram), which drops the rest and asks the owner to
  * reconnect (fd set to -1). dgram_poll_done() resets the per-poll budget.
- * When the sink has a ring (uring engine), the same datagrams go as linked
- * SENDMSG SQEs with MSG_DONTWAIT: one io_uring_enter per emit.
+ * When the sink has a ring (uring engine), the same datagrams go as
+ * unlinked SENDMSG SQEs with MSG_DONTWAIT, one io_uring_enter per emit;
+ * each gets its own result, so the refused ones are sent again after
+ * POLLOUT while the others are delivered.
  * Thread-safety: one thread at a time.
  */
 #ifndef TS_DGRAM_H

@@ -1,0 +1,96 @@
+/*
+ * test_dgram_dead.c - datagram destinations that are not there:
+ *  - udp to a loopback port nobody listens on: polling goes on, the
+ *    refused sends are counted as errors and their records as dropped,
+ *    every record is counted once (sent + dropped = records of the polls);
+ *  - a unixgram receiver that goes away for a few polls and comes back:
+ *    tcpscope reconnects, the receiver gets exactly what was counted as
+ *    sent, and sent + dropped = records of the polls.
+ * Run with both engines (the _uring twin).
+ */
+#include "sink_test.h"
+
+#define POLLS 10
+
+/* "URL: N sent, N dropped (N oversize), N errors" of the last summary */
+static unsigned long long errors_of(const char *epath, const char *url)
+{
+	FILE *f = fopen(epath, "r");
+	char line[4096], pat[512];
+	unsigned long long s, d, o, e = 0;
+
+	snprintf(pat, sizeof(pat), "%s: ", url);
+	while (f && fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, pat);
+		if (p)
+			(void)sscanf(p + strlen(pat),
+				     "%llu sent, %llu dropped (%llu oversize), "
+				     "%llu errors",
+				     &s, &d, &o, &e);
+	}
+	if (f)
+		fclose(f);
+	return e;
+}
+
+int main(void)
+{
+	const char *bin = st_bin();
+	char udp[256], ugram[256];
+	struct st_dir td;
+	struct st_buf b = { 0 };
+	struct st_set ref;
+	unsigned long long usent = 0, udrop = 0, gsent = 0, gdrop = 0;
+	int polls = 0, bad = 0;
+
+	st_sandbox();
+	CHECK(st_make_conns(200) >= 400);
+	st_dir_make(&td, "dead", "g.sock");
+	/* a port that was just free: nobody listens on it */
+	int u = st_udp_rx(AF_INET, udp, sizeof(udp), "");
+	CHECK(u >= 0);
+	close(u);
+	snprintf(ugram, sizeof(ugram), "unixgram:%s", td.sock);
+	char *argv[] = { (char *)bin, "--interval", "100ms", "--count",
+			 "10",	      "--netns",    "host",  "--dest",
+			 udp,	      "--dest",	    ugram,   "--dest",
+			 td.jurl,     NULL };
+	pid_t pid = st_spawn(argv, NULL, td.epath);
+
+	usleep(250000); /* no receiver for the first polls */
+	int g = st_unix_rx(SOCK_DGRAM, td.sock);
+	CHECK(g >= 0);
+	int rcv = 8 << 20;
+	setsockopt(g, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	for (int quiet = 0; quiet < 150;) {
+		if (st_read_dgram(g, &b)) {
+			quiet = 0;
+			continue;
+		}
+		quiet++;
+		usleep(10000);
+	}
+	CHECK_EQ(st_wait(pid, 10000), 0);
+	st_set_load(&ref, td.jpath, NULL, 0);
+	long got = st_check(SINK_FMT_PROTOBUF_LIST, b.p, b.len, &ref, &bad);
+	CHECK(st_summary(td.epath, udp, &usent, &udrop, &polls) == 0);
+	CHECK(st_summary(td.epath, ugram, &gsent, &gdrop, &polls) == 0);
+	fprintf(stderr,
+		"%zu records in %d polls; udp: %llu sent, %llu dropped, %llu "
+		"errors; unixgram: %llu sent, %llu dropped, %ld received\n",
+		ref.n, polls, usent, udrop, errors_of(td.epath, udp), gsent,
+		gdrop, got);
+	CHECK_EQ(polls, POLLS);
+	CHECK_EQ(usent + udrop, ref.n);
+	CHECK(udrop > 0);
+	CHECK(errors_of(td.epath, udp) > 0);
+	CHECK_EQ(gsent + gdrop, ref.n);
+	CHECK(gdrop > 0); /* the polls without a receiver */
+	CHECK(gsent > 0); /* reconnected */
+	CHECK_EQ(got, gsent);
+	CHECK_EQ(bad, 0);
+	st_set_free(&ref);
+	free(b.p);
+	st_dir_remove(&td);
+	return check_exit();
+}
