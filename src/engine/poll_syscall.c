@@ -49,50 +49,23 @@ static int start_dump(struct poll_loop *l, struct poll_target *t)
 	return rc < 0 ? rc : 1;
 }
 
-/* Reads what is queued on t; returns 1 when t's dump ended. */
-static int service(struct poll_loop *l, struct poll_target *t)
+/* Reads what is queued on t, up to RECV_BURST datagrams. */
+static void service(struct poll_loop *l, struct poll_target *t)
 {
 	for (int i = 0; i < RECV_BURST; i++) {
 		size_t len;
 		int rc = nl_sock_recv(t->fd, l->buf, sizeof(l->buf), &len);
 		if (rc == -EAGAIN)
-			return 0;
-		if (rc == 0) {
-			l->rx_ns = ts_now_ns(CLOCK_REALTIME);
-			l->st->datagrams++;
-			l->st->bytes += len;
-			rc = nl_parser_feed(&t->parser, l->buf, len);
-			if (rc == 0)
-				continue;
+			return;
+		if (rc == 0)
+			rc = poll_feed(l, t, l->buf, len);
+		if (rc != 0) {
+			/* the next family's request goes out on the same,
+			 * now idle, socket */
+			poll_dump_finish(l, t, rc < 0 ? rc : 0);
+			return;
 		}
-		poll_dump_end(l, t, rc < 0 ? rc : 0);
-		return 1;
 	}
-	return 0;
-}
-
-/* Starts dumps until max_inflight are running or no target is left. */
-static unsigned fill(struct poll_loop *l, struct poll_target *const *targets,
-		     size_t n, size_t *next, unsigned inflight)
-{
-	while (inflight < l->cfg.max_inflight && *next < n) {
-		struct poll_target *t = targets[*next];
-		int rc = t->broken ? 0 : start_dump(l, t);
-		if (rc > 0)
-			inflight++;
-		else if (rc < 0)
-			poll_dump_end(l, t, rc);
-		(*next)++;
-	}
-	return inflight;
-}
-
-static void fail_inflight(struct poll_loop *l,
-			  struct poll_target *const *targets, size_t n, int err)
-{
-	for (size_t i = 0; i < n; i++)
-		if (targets[i]->busy)
-			poll_dump_end(l, targets[i], err);
 }
 
 static void sc_run(struct poll_loop *l, struct poll_target *const *targets,
@@ -100,29 +73,25 @@ static void sc_run(struct poll_loop *l, struct poll_target *const *targets,
 {
 	struct epoll_event ev[64];
 	size_t next = 0;
-	unsigned inflight = fill(l, targets, n, &next, 0);
 
-	while (inflight > 0) {
+	poll_fill(l, targets, n, &next);
+	while (l->inflight > 0) {
 		int k = epoll_wait(l->epfd, ev, 64, l->cfg.timeout_ms);
 		if (k < 0 && errno == EINTR)
 			continue; /* a signal ends the loop after this poll */
 		if (k <= 0) {
-			fail_inflight(l, targets, n,
-				      k < 0 ? -errno : -ETIMEDOUT);
+			int err = k < 0 ? -errno : -ETIMEDOUT;
+			for (size_t i = 0; i < n; i++)
+				if (targets[i]->busy)
+					poll_dump_finish(l, targets[i], err);
 			break;
 		}
 		for (int i = 0; i < k; i++) {
 			struct poll_target *t = ev[i].data.ptr;
-			if (!t->busy || !service(l, t))
-				continue;
-			/* same target, next family: its socket is idle now */
-			int rc = t->broken ? 0 : start_dump(l, t);
-			if (rc < 0)
-				poll_dump_end(l, t, rc);
-			if (rc <= 0)
-				inflight--;
+			if (t->busy)
+				service(l, t);
 		}
-		inflight = fill(l, targets, n, &next, inflight);
+		poll_fill(l, targets, n, &next);
 	}
 }
 
@@ -132,5 +101,6 @@ const struct poll_engine_ops poll_syscall_ops = {
 	.release = sc_release,
 	.attach = sc_attach,
 	.detach = sc_detach,
+	.start = start_dump,
 	.run = sc_run,
 };

@@ -55,19 +55,6 @@ static int ur_prepare(struct poll_loop *l, char *err, size_t errlen)
 	return 0;
 }
 
-/* Nothing is in flight between polls: sockets need no ring work. */
-static int ur_attach(struct poll_loop *l, struct poll_target *t)
-{
-	(void)l;
-	(void)t;
-	return 0;
-}
-
-static void ur_detach(struct poll_target *t)
-{
-	(void)t;
-}
-
 static void want_rearm(struct poll_loop *l, struct poll_target *t)
 {
 	if (!t->rearm && l->nrearm < l->cfg.max_inflight) {
@@ -100,6 +87,9 @@ static int arm_recv(struct poll_loop *l, struct poll_target *t)
 					 NL_RECV_BUF };
 		q->msg.msg_iov = &q->iov;
 		q->msg.msg_iovlen = 1;
+		memset(&t->from, 0, sizeof(t->from));
+		q->msg.msg_name = &t->from;
+		q->msg.msg_namelen = sizeof(t->from);
 	} else {
 		q->msg.msg_namelen = sizeof(struct sockaddr_nl);
 	}
@@ -156,17 +146,16 @@ static int start_dump(struct poll_loop *l, struct poll_target *t)
 	return 1;
 }
 
-/* A dump ended: account it, then the target's next family or its end. */
+static int multishot(const struct poll_loop *l)
+{
+	return l->ring->features & RING_F_MULTISHOT;
+}
+
+/* A dump ended: the target's next family, or its end, where a multishot
+ * receive is stopped (a single-shot one is simply not posted again). */
 static void end_dump(struct poll_loop *l, struct poll_target *t, int rc)
 {
-	poll_dump_end(l, t, rc);
-	rc = t->broken ? 0 : start_dump(l, t);
-	if (rc > 0)
-		return;
-	if (rc < 0)
-		poll_dump_end(l, t, rc);
-	l->inflight--;
-	if (t->recv && t->bid < 0) /* multishot: stop it */
+	if (poll_dump_finish(l, t, rc) && t->recv && multishot(l))
 		(void)ring_cancel(l->ring, t->recv);
 }
 
@@ -187,12 +176,12 @@ static int unpack(struct ring_req *q, struct poll_target *t, uint8_t *buf,
 	struct io_uring_recvmsg_out *o;
 	int rc;
 
-	if (t->bid >= 0) { /* single-shot */
-		if ((size_t)res > NL_RECV_BUF)
-			return -EMSGSIZE;
+	if (!multishot(t->loop)) { /* MSG_TRUNC made res the full size */
+		rc = nl_sock_check((size_t)res > NL_RECV_BUF ? MSG_TRUNC : 0,
+				   &t->from, sizeof(t->from));
 		*data = buf;
 		*len = (size_t)res;
-		return 0;
+		return rc;
 	}
 	o = io_uring_recvmsg_validate(buf, res, &q->msg);
 	if (!o)
@@ -205,38 +194,26 @@ static int unpack(struct ring_req *q, struct poll_target *t, uint8_t *buf,
 	return 0;
 }
 
-static void consume(struct poll_loop *l, struct poll_target *t, int rc,
-		    const uint8_t *data, size_t len)
-{
-	if (rc == 0) {
-		l->rx_ns = ts_now_ns(CLOCK_REALTIME);
-		l->st->datagrams++;
-		l->st->bytes += len;
-		rc = nl_parser_feed(&t->parser, data, len);
-		if (rc == 0)
-			return;
-	}
-	end_dump(l, t, rc < 0 ? rc : 0);
-}
-
 static void on_recv(struct ring *r, struct ring_req *q, int res, unsigned flags)
 {
 	struct poll_target *t = q->ctx;
 	struct poll_loop *l = t->loop;
-	int single = t->bid >= 0;
+	int single = !multishot(l);
 	unsigned bid =
 		single ? (unsigned)t->bid : flags >> IORING_CQE_BUFFER_SHIFT;
 	int has_buf = single || (flags & IORING_CQE_F_BUFFER);
 
-	if (res >= 0) {
+	if (res >= 0 && t->busy) {
 		const uint8_t *data = NULL;
 		size_t len = 0;
 		int rc = has_buf ? unpack(q, t, ring_buf(r, bid), res, &data,
 					  &len)
 				 : -EPROTO;
-		if (t->busy)
-			consume(l, t, rc, data, len);
-	} else if (res != -ENOBUFS && res != -ECANCELED && t->busy) {
+		if (rc == 0)
+			rc = poll_feed(l, t, data, len);
+		if (rc != 0)
+			end_dump(l, t, rc < 0 ? rc : 0);
+	} else if (res < 0 && res != -ENOBUFS && res != -ECANCELED && t->busy) {
 		end_dump(l, t, res);
 	}
 	/* a single-shot buffer comes back whatever the result */
@@ -247,10 +224,8 @@ static void on_recv(struct ring *r, struct ring_req *q, int res, unsigned flags)
 	if (flags & IORING_CQE_F_MORE)
 		return;
 	t->recv = NULL;
-	if (t->busy) { /* ran out of buffers, or a single-shot receive */
-		r->st.rearms++;
+	if (t->busy) /* ran out of buffers, or a single-shot receive */
 		want_rearm(l, t);
-	}
 }
 
 static void rearm_pending(struct poll_loop *l)
@@ -273,20 +248,6 @@ static void rearm_pending(struct poll_loop *l)
 	l->nrearm = keep;
 }
 
-static void fill(struct poll_loop *l, struct poll_target *const *targets,
-		 size_t n, size_t *next)
-{
-	while (l->inflight < l->cfg.max_inflight && *next < n) {
-		struct poll_target *t = targets[*next];
-		int rc = t->broken ? 0 : start_dump(l, t);
-		if (rc > 0)
-			l->inflight++;
-		else if (rc < 0)
-			poll_dump_end(l, t, rc);
-		(*next)++;
-	}
-}
-
 /* Ends the poll with nothing in flight: fails what is still running,
  * cancels every receive and waits for them. */
 static void quiesce(struct poll_loop *l, struct poll_target *const *targets,
@@ -306,7 +267,8 @@ static void quiesce(struct poll_loop *l, struct poll_target *const *targets,
 				t->recv->cancelled = 1;
 			left += t->recv != NULL;
 		}
-		l->nrearm = 0;
+		while (l->nrearm) /* nothing is armed again */
+			l->rearm[--l->nrearm]->rearm = 0;
 		/* and the cancel requests themselves */
 		left += l->ring->nbusy != 0;
 		if (left)
@@ -331,9 +293,7 @@ static void ur_run(struct poll_loop *l, struct poll_target *const *targets,
 			return;
 		}
 	}
-	l->inflight = 0;
-	l->nrearm = 0;
-	fill(l, targets, n, &next);
+	poll_fill(l, targets, n, &next);
 	while (l->inflight > 0) {
 		int rc = ring_reap(l->ring, l->cfg.timeout_ms);
 		if (rc <= 0) {
@@ -341,7 +301,7 @@ static void ur_run(struct poll_loop *l, struct poll_target *const *targets,
 			break;
 		}
 		rearm_pending(l);
-		fill(l, targets, n, &next);
+		poll_fill(l, targets, n, &next);
 	}
 	quiesce(l, targets, n, err);
 }
@@ -351,7 +311,6 @@ const struct poll_engine_ops poll_uring_ops = {
 	.init = ur_init,
 	.release = ur_release,
 	.prepare = ur_prepare,
-	.attach = ur_attach,
-	.detach = ur_detach,
+	.start = start_dump,
 	.run = ur_run,
 };

@@ -56,7 +56,7 @@ int poll_target_attach(struct poll_loop *l, struct poll_target *t, int fd,
 	t->rearm = 0;
 	t->bid = -1;
 	t->loop = l;
-	rc = l->ops->attach(l, t);
+	rc = l->ops->attach ? l->ops->attach(l, t) : 0;
 	if (rc < 0) {
 		t->fd = -1;
 		t->loop = NULL;
@@ -68,7 +68,7 @@ void poll_target_detach(struct poll_target *t)
 {
 	if (!t || t->fd < 0)
 		return;
-	if (t->loop)
+	if (t->loop && t->loop->ops->detach)
 		t->loop->ops->detach(t);
 	close(t->fd);
 	t->fd = -1;
@@ -145,6 +145,40 @@ void poll_dump_end(struct poll_loop *l, struct poll_target *t, int rc)
 		 p->errmsg[0] ? ": " : "", p->errmsg);
 }
 
+int poll_feed(struct poll_loop *l, struct poll_target *t, const void *data,
+	      size_t len)
+{
+	l->rx_ns = ts_now_ns(CLOCK_REALTIME);
+	l->st->datagrams++;
+	l->st->bytes += len;
+	return nl_parser_feed(&t->parser, data, len);
+}
+
+int poll_dump_finish(struct poll_loop *l, struct poll_target *t, int rc)
+{
+	poll_dump_end(l, t, rc);
+	rc = t->broken ? 0 : l->ops->start(l, t);
+	if (rc > 0)
+		return 0;
+	if (rc < 0)
+		poll_dump_end(l, t, rc);
+	l->inflight--;
+	return 1;
+}
+
+void poll_fill(struct poll_loop *l, struct poll_target *const *targets,
+	       size_t n, size_t *next)
+{
+	while (l->inflight < l->cfg.max_inflight && *next < n) {
+		struct poll_target *t = targets[(*next)++];
+		int rc = t->broken ? 0 : l->ops->start(l, t);
+		if (rc > 0)
+			l->inflight++;
+		else if (rc < 0)
+			poll_dump_end(l, t, rc);
+	}
+}
+
 int poll_loop_run(struct poll_loop *l, struct poll_target *const *targets,
 		  size_t n, uint64_t poll_seq, nl_record_fn fn, void *arg,
 		  struct poll_stats *st)
@@ -159,6 +193,7 @@ int poll_loop_run(struct poll_loop *l, struct poll_target *const *targets,
 	l->st = st;
 	for (size_t i = 0; i < n; i++)
 		targets[i]->fam_left = l->cfg.families;
+	l->inflight = 0;
 	l->ops->run(l, targets, n);
 	st->duration_ns = ts_now_ns(CLOCK_MONOTONIC) - t0;
 	return st->error;

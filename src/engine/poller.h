@@ -33,7 +33,6 @@
 
 #include "../netlink/nl_parse.h"
 #include "../netlink/nl_sock.h"
-#include <linux/netlink.h>
 
 #include "../netlink/nl_request.h"
 #include "ring.h"
@@ -92,10 +91,10 @@ struct poll_target {
 	struct nl_parser parser;
 	/* uring engine: the request lives until its send completes */
 	struct nl_diag_request req;
-	struct ring_req *recv; /* the armed receive, or NULL */
-	int rearm;	       /* its receive ended early: arm again */
-	int bid;	       /* single-shot: the buffer posted, or -1 */
-	struct sockaddr_nl from;
+	struct ring_req *recv;	 /* the armed receive, or NULL */
+	int rearm;		 /* its receive ended early: arm again */
+	int bid;		 /* single-shot: the buffer posted, or -1 */
+	struct sockaddr_nl from; /* single-shot: the sender */
 };
 
 struct poll_loop;
@@ -104,10 +103,14 @@ struct poll_engine_ops {
 	const char *name;
 	int (*init)(struct poll_loop *l);
 	void (*release)(struct poll_loop *l);
-	/* on the poll thread, before its first poll */
+	/* on the poll thread, before its first poll; may be NULL */
 	int (*prepare)(struct poll_loop *l, char *err, size_t errlen);
+	/* a socket joins / leaves the loop; may be NULL */
 	int (*attach)(struct poll_loop *l, struct poll_target *t);
 	void (*detach)(struct poll_target *t);
+	/* sends t's next dump request (poll_dump_next()); 1 if one was
+	 * sent, 0 if t has no family left, -errno */
+	int (*start)(struct poll_loop *l, struct poll_target *t);
 	void (*run)(struct poll_loop *l, struct poll_target *const *targets,
 		    size_t n);
 };
@@ -121,7 +124,7 @@ struct poll_loop {
 	struct ring *ring;	    /* uring engine, after prepare */
 	struct poll_target **rearm; /* uring: max_inflight entries */
 	unsigned nrearm;
-	unsigned inflight;
+	unsigned inflight; /* targets with a dump running */
 	struct poll_config cfg;
 	uint64_t poll_seq;
 	uint64_t rx_ns;
@@ -160,5 +163,15 @@ int poll_loop_run(struct poll_loop *l, struct poll_target *const *targets,
 int poll_dump_next(struct poll_loop *l, struct poll_target *t);
 /* Accounts a dump that ended (rc 0 done, else -errno). */
 void poll_dump_end(struct poll_loop *l, struct poll_target *t, int rc);
+/* A datagram of t's dump: stamps the receive time, counts it and parses
+ * it. The parser's result: 0 more to come, 1 the dump is done, -errno. */
+int poll_feed(struct poll_loop *l, struct poll_target *t, const void *data,
+	      size_t len);
+/* t's dump ended (rc 0 done, else -errno): accounts it and starts t's next
+ * family. 1 when t has nothing left in this poll (no longer in flight). */
+int poll_dump_finish(struct poll_loop *l, struct poll_target *t, int rc);
+/* Starts dumps until max_inflight run or targets[*next..n) is used up. */
+void poll_fill(struct poll_loop *l, struct poll_target *const *targets,
+	       size_t n, size_t *next);
 
 #endif

@@ -121,7 +121,6 @@ struct ring_stats {
 	uint64_t cqes;	   /* reaped */
 	uint64_t busy;	   /* ring_req_get() refused: table full */
 	uint64_t bad_cqes; /* user_data broke the codec */
-	uint64_t rearms;   /* multishot receives armed again */
 };
 
 struct ring {
