@@ -4,12 +4,8 @@
 #include "../util/timeutil.h"
 
 #include <assert.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 /* a synchronous send that has not completed by then is cancelled */
 #define SYNC_TIMEOUT_MS 5000
@@ -86,7 +82,6 @@ int ring_cancel(struct ring *r, struct ring_req *q)
 		return -EBUSY;
 	sqe = ring_sqe(r, c);
 	if (!sqe) {
-		c->busy = 0;
 		ring_req_put(r, c);
 		return -EAGAIN;
 	}
@@ -272,9 +267,10 @@ static int sync_batch(struct ring *r, enum ring_op op, unsigned n, prep_fn prep,
 		if (k == 0)
 			return -EBUSY;
 		rc = wait_sync(r, qs, k);
+		/* one still in flight (the ring failed) stays in the table,
+		 * where a late completion finds it and teardown drains it */
 		for (unsigned j = 0; j < k; j++) {
 			res[i + j] = qs[j]->done ? qs[j]->res : -ECANCELED;
-			qs[j]->busy = 0;
 			ring_req_put(r, qs[j]);
 		}
 		if (rc < 0)

@@ -127,7 +127,6 @@ struct ring {
 	struct io_uring uring;
 	int ready;
 	unsigned features; /* RING_F_* in use */
-	unsigned setup_flags;
 	struct ring_cfg cfg;
 	/* in-flight table */
 	struct ring_req *reqs;

@@ -56,7 +56,15 @@ static const char *setup_hint(int err)
 	}
 }
 
-static int setup(struct io_uring *u, unsigned entries, unsigned *flags_out)
+/* The one message for a refused io_uring_setup; returns rc. */
+static int setup_error(int rc, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "io_uring_setup failed: %s: %s", strerror(-rc),
+		 setup_hint(-rc));
+	return rc;
+}
+
+static int setup(struct io_uring *u, unsigned entries)
 {
 	static const unsigned tries[] = { SETUP_FLAGS,
 					  IORING_SETUP_COOP_TASKRUN, 0 };
@@ -68,8 +76,6 @@ static int setup(struct io_uring *u, unsigned entries, unsigned *flags_out)
 		memset(&p, 0, sizeof(p));
 		p.flags = tries[i];
 		rc = io_uring_queue_init_params(entries, u, &p);
-		if (rc == 0)
-			*flags_out = tries[i];
 	}
 	return rc;
 }
@@ -90,15 +96,11 @@ int ring_probe(char *err, size_t errlen)
 {
 	struct io_uring u;
 	struct io_uring_probe *p;
-	unsigned flags;
 	/* the size of the real rings: a limit on ring memory shows here */
-	int rc = setup(&u, RING_SQ_ENTRIES, &flags);
+	int rc = setup(&u, RING_SQ_ENTRIES);
 
-	if (rc < 0) {
-		snprintf(err, errlen, "io_uring_setup failed: %s: %s",
-			 strerror(-rc), setup_hint(-rc));
-		return rc;
-	}
+	if (rc < 0)
+		return setup_error(rc, err, errlen);
 	p = io_uring_get_probe_ring(&u);
 	if (!p) {
 		snprintf(err, errlen,
@@ -151,6 +153,13 @@ static int setup_buf_ring(struct ring *r)
 	for (unsigned i = 0; i < n; i++)
 		ring_buf_put(r, i);
 	return 0;
+}
+
+static void drop_buf_ring(struct ring *r)
+{
+	(void)io_uring_unregister_buf_ring(&r->uring, RING_BGID);
+	munmap(r->br, r->br_size);
+	r->br = NULL;
 }
 
 struct ms_probe {
@@ -240,9 +249,7 @@ static int setup_receive(struct ring *r)
 			r->features |= RING_F_MULTISHOT;
 			return 0;
 		}
-		(void)io_uring_unregister_buf_ring(&r->uring, RING_BGID);
-		munmap(r->br, r->br_size);
-		r->br = NULL;
+		drop_buf_ring(r);
 	}
 	r->pool_free = calloc(r->cfg.recv_batch, sizeof(*r->pool_free));
 	if (!r->pool_free)
@@ -271,12 +278,9 @@ int ring_init(struct ring *r, const struct ring_cfg *cfg, char *err,
 			 RING_BATCH_MAX);
 		return -EINVAL;
 	}
-	rc = setup(&r->uring, r->cfg.sq_entries, &r->setup_flags);
-	if (rc < 0) {
-		snprintf(err, errlen, "io_uring_setup failed: %s: %s",
-			 strerror(-rc), setup_hint(-rc));
-		return rc;
-	}
+	rc = setup(&r->uring, r->cfg.sq_entries);
+	if (rc < 0)
+		return setup_error(rc, err, errlen);
 	r->ready = 1;
 	rc = alloc_tables(r);
 	if (rc == 0)
@@ -315,14 +319,12 @@ void ring_release(struct ring *r)
 		return;
 	drained = r->reqs ? ring_drain(r) == 0 : 1;
 	if (r->br)
-		(void)io_uring_unregister_buf_ring(&r->uring, RING_BGID);
+		drop_buf_ring(r);
 	io_uring_queue_exit(&r->uring);
 	/* a request that never completed may still own its buffer: keep the
 	 * memory rather than let the kernel write into freed pages */
 	if (drained && r->bufs)
 		munmap(r->bufs, (size_t)r->cfg.recv_batch * RING_RECV_BUF_SIZE);
-	if (r->br)
-		munmap(r->br, r->br_size);
 	free(r->reqs);
 	free(r->stash);
 	free(r->batch);
