@@ -69,19 +69,18 @@ static int flush_pids(struct scan *sc)
 	sc->n = 0;
 	for (unsigned i = 0; i < n; i++)
 		paths[i] = sc->path[i];
-	if (sc->cfg->stat_batch && sc->cfg->stat_batch(sc->cfg->stat_ctx, paths,
-						       n, dev, ino, res) == 0) {
-		for (unsigned i = 0; i < n && rc >= 0; i++) {
-			rc = res[i] < 0 ? res[i]
-					: report_stat(sc, paths[i], NS_SRC_PID,
-						      sc->pid[i], NULL, dev[i],
-						      ino[i]);
-			rc = skippable(rc) ? 0 : rc;
+	if (!sc->cfg->stat_batch ||
+	    sc->cfg->stat_batch(sc->cfg->stat_ctx, paths, n, dev, ino, res) < 0)
+		for (unsigned i = 0; i < n; i++) {
+			struct stat st;
+			res[i] = stat(paths[i], &st) < 0 ? -errno : 0;
+			dev[i] = res[i] ? 0 : st.st_dev;
+			ino[i] = res[i] ? 0 : st.st_ino;
 		}
-		return rc;
-	}
 	for (unsigned i = 0; i < n && rc >= 0; i++) {
-		rc = report(sc, paths[i], NS_SRC_PID, sc->pid[i], NULL);
+		rc = res[i] < 0 ? res[i]
+				: report_stat(sc, paths[i], NS_SRC_PID,
+					      sc->pid[i], NULL, dev[i], ino[i]);
 		rc = skippable(rc) ? 0 : rc;
 	}
 	return rc;
