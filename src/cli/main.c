@@ -14,18 +14,14 @@
  * SIGHUP reopens file destinations (log rotation).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "../engine/poller.h"
-#include "../netns/ns_discover.h"
 #include "../netns/ns_table.h"
 #include "../pcap/replay.h"
 #include "../sink/sink.h"
@@ -64,7 +60,6 @@ struct daemon {
 	unsigned running;  /* extra workers still polling */
 	uint64_t poll_seq;
 	int quitting;
-	int engine_auto; /* --io-engine auto chose uring */
 };
 
 static void on_signal(int sig)
@@ -314,34 +309,23 @@ static int make_loops(struct daemon *d, struct ns_table_cfg *tc,
 }
 
 /* Discovery's stats of /proc/<pid>/ns/net through this thread's ring
- * (the reconcile runs here): one io_uring_enter per 64 processes. */
+ * (the reconcile runs here). */
 static int stat_batch(void *ctx, const char *const *paths, unsigned n,
 		      uint64_t *dev, uint64_t *ino, int *res)
 {
-	struct ring *r =
-		poll_loop_ring(((struct daemon *)ctx)->workers[0]->loop);
-	struct statx sx[NS_STAT_BATCH];
-	int rc;
-
-	if (!r || n > NS_STAT_BATCH)
-		return -EOPNOTSUPP;
-	rc = ring_statx_batch(r, AT_FDCWD, paths, n, sx, res);
-	for (unsigned i = 0; rc == 0 && i < n; i++) {
-		dev[i] = makedev(sx[i].stx_dev_major, sx[i].stx_dev_minor);
-		ino[i] = sx[i].stx_ino;
-	}
-	return rc;
+	return ring_stat_batch(ctx, paths, n, dev, ino, res);
 }
 
-/* The loops, this thread's ring (with auto, a ring that cannot be made
- * falls back to syscalls here too), then the extra poll threads. Prints
- * its own errors. */
+/* The loops, this thread's ring, then the extra poll threads. The ring
+ * decides the engine: --io-engine uring stops here when it cannot be made
+ * (saying why: an opcode, or io_uring_setup's errno), auto falls back to
+ * syscalls with one line. Prints its own errors. */
 static int start_workers(struct daemon *d, struct ns_table_cfg *tc)
 {
 	struct poll_config cfg = {
-		.engine = d->opt.io_engine == TS_ENGINE_URING
-				  ? POLL_ENGINE_URING
-				  : POLL_ENGINE_SYSCALL,
+		.engine = d->opt.io_engine == TS_ENGINE_SYSCALL
+				  ? POLL_ENGINE_SYSCALL
+				  : POLL_ENGINE_URING,
 		.families = d->opt.families,
 		.states = d->opt.states,
 		.ext = d->opt.ext,
@@ -351,7 +335,7 @@ static int start_workers(struct daemon *d, struct ns_table_cfg *tc)
 			.features = uring_features(),
 		},
 	};
-	char err[160];
+	char err[256];
 	int rc;
 
 	pthread_mutex_init(&d->lock, NULL);
@@ -359,7 +343,7 @@ static int start_workers(struct daemon *d, struct ns_table_cfg *tc)
 	rc = make_loops(d, tc, &cfg);
 	if (rc == 0 &&
 	    poll_loop_prepare(d->workers[0]->loop, err, sizeof(err)) < 0) {
-		if (!d->engine_auto) {
+		if (d->opt.io_engine == TS_ENGINE_URING) {
 			fprintf(stderr, "tcpscope: --io-engine uring: %s\n",
 				err);
 			return -EOPNOTSUPP;
@@ -382,7 +366,7 @@ static int start_workers(struct daemon *d, struct ns_table_cfg *tc)
 	use_ring(d, poll_loop_ring(d->workers[0]->loop));
 	if (poll_loop_ring(d->workers[0]->loop)) {
 		tc->stat_batch = stat_batch;
-		tc->stat_ctx = d;
+		tc->stat_ctx = poll_loop_ring(d->workers[0]->loop);
 	}
 	return 0;
 }
@@ -514,32 +498,6 @@ static void finish_sinks(struct daemon *d)
 	}
 }
 
-/* --io-engine uring fails here when io_uring cannot be used; auto falls
- * back to syscalls with one line saying why. 0 or -errno. */
-static int choose_engine(struct daemon *d)
-{
-	struct ts_options *o = &d->opt;
-	char err[256];
-	int rc;
-
-	if (o->io_engine == TS_ENGINE_SYSCALL || o->replay)
-		return 0;
-	rc = ring_probe(err, sizeof(err));
-	if (rc == 0) {
-		d->engine_auto = o->io_engine == TS_ENGINE_AUTO;
-		o->io_engine = TS_ENGINE_URING;
-		return 0;
-	}
-	if (o->io_engine == TS_ENGINE_URING) {
-		fprintf(stderr, "tcpscope: --io-engine uring: %s\n", err);
-		return rc;
-	}
-	fprintf(stderr, "tcpscope: io_uring not used (%s); using syscalls\n",
-		err);
-	o->io_engine = TS_ENGINE_SYSCALL;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	static struct daemon d;
@@ -549,8 +507,6 @@ int main(int argc, char **argv)
 	rc = ts_options_parse(argc, argv, &d.opt, stdout, stderr);
 	if (rc != 0)
 		return rc > 0 ? 0 : 2;
-	if (choose_engine(&d) < 0)
-		return 1;
 	if (gethostname(d.hostname, sizeof(d.hostname) - 1) < 0)
 		strcpy(d.hostname, "unknown");
 	for (unsigned i = 0; i < d.opt.ndests; i++) {

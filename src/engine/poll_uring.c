@@ -283,13 +283,10 @@ static void ur_run(struct poll_loop *l, struct poll_target *const *targets,
 	size_t next = 0;
 	int err = -ETIMEDOUT;
 
-	if (!l->ring) {
-		char msg[160];
-		int rc = ur_prepare(l, msg, sizeof(msg));
+	if (!l->ring) { /* made here when this thread's prepare failed */
+		int rc = ur_prepare(l, l->st->errmsg, sizeof(l->st->errmsg));
 		if (rc < 0) {
 			l->st->error = rc;
-			snprintf(l->st->errmsg, sizeof(l->st->errmsg), "%s",
-				 msg);
 			return;
 		}
 	}

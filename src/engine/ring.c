@@ -5,7 +5,9 @@
 
 #include <assert.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 /* a synchronous send that has not completed by then is cancelled */
 #define SYNC_TIMEOUT_MS 5000
@@ -309,7 +311,6 @@ int ring_send_batch(struct ring *r, int fd, const struct iovec *iov, unsigned n,
 }
 
 struct statx_ctx {
-	int dirfd;
 	const char *const *paths;
 	struct statx *out;
 };
@@ -320,16 +321,29 @@ static void prep_statx(struct io_uring_sqe *sqe, struct ring_req *q, unsigned i,
 	const struct statx_ctx *c = ctx;
 
 	(void)q;
-	io_uring_prep_statx(sqe, c->dirfd, c->paths[i], 0, STATX_INO,
+	io_uring_prep_statx(sqe, AT_FDCWD, c->paths[i], 0, STATX_INO,
 			    &c->out[i]);
 }
 
-int ring_statx_batch(struct ring *r, int dirfd, const char *const *paths,
-		     unsigned n, struct statx *out, int *res)
+int ring_stat_batch(struct ring *r, const char *const *paths, unsigned n,
+		    uint64_t *dev, uint64_t *ino, int *res)
 {
-	struct statx_ctx c = { dirfd, paths, out };
+	struct statx sx[SEND_CHUNK];
 
-	return sync_batch(r, RING_OP_STATX, n, prep_statx, &c, res);
+	for (unsigned i = 0; i < n; i += SEND_CHUNK) {
+		unsigned k = n - i < SEND_CHUNK ? n - i : SEND_CHUNK;
+		struct statx_ctx c = { paths + i, sx };
+		int rc = sync_batch(r, RING_OP_STATX, k, prep_statx, &c,
+				    res + i);
+		if (rc < 0)
+			return rc;
+		for (unsigned j = 0; j < k; j++) {
+			dev[i + j] = makedev(sx[j].stx_dev_major,
+					     sx[j].stx_dev_minor);
+			ino[i + j] = sx[j].stx_ino;
+		}
+	}
+	return 0;
 }
 
 uint8_t *ring_buf(struct ring *r, unsigned bid)

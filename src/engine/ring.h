@@ -200,12 +200,11 @@ int ring_buf_get(struct ring *r);
 int ring_send_batch(struct ring *r, int fd, const struct iovec *iov, unsigned n,
 		    int msg_flags, int *res);
 
-/* statx(dirfd, paths[i], STATX_INO) for i < n, synchronously, one
- * io_uring_enter per 64: res[i] gets 0 or -errno, out[i] the result. 0,
- * or -errno when the ring failed. */
-struct statx;
-int ring_statx_batch(struct ring *r, int dirfd, const char *const *paths,
-		     unsigned n, struct statx *out, int *res);
+/* Stats paths[0..n) (statx, STATX_INO) synchronously, one io_uring_enter
+ * per 64: res[i] gets 0 or -errno, dev[i] / ino[i] the file's device and
+ * inode. 0, or -errno when the ring failed. */
+int ring_stat_batch(struct ring *r, const char *const *paths, unsigned n,
+		    uint64_t *dev, uint64_t *ino, int *res);
 
 /* "IORING_OP_RECVMSG" etc. */
 const char *ring_op_name(unsigned opcode);

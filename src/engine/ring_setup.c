@@ -92,25 +92,29 @@ int ring_probe_check(const struct io_uring_probe *p, char *err, size_t errlen)
 	return 0;
 }
 
-int ring_probe(char *err, size_t errlen)
+static int check_opcodes(struct ring *r, char *err, size_t errlen)
 {
-	struct io_uring u;
-	struct io_uring_probe *p;
-	/* the size of the real rings: a limit on ring memory shows here */
-	int rc = setup(&u, RING_SQ_ENTRIES);
+	struct io_uring_probe *p = io_uring_get_probe_ring(&r->uring);
+	int rc;
 
-	if (rc < 0)
-		return setup_error(rc, err, errlen);
-	p = io_uring_get_probe_ring(&u);
 	if (!p) {
 		snprintf(err, errlen,
 			 "io_uring opcode probe failed (kernel before 5.6)");
-		rc = -EOPNOTSUPP;
-	} else {
-		rc = ring_probe_check(p, err, errlen);
-		io_uring_free_probe(p);
+		return -EOPNOTSUPP;
 	}
-	io_uring_queue_exit(&u);
+	rc = ring_probe_check(p, err, errlen);
+	io_uring_free_probe(p);
+	return rc;
+}
+
+int ring_probe(char *err, size_t errlen)
+{
+	/* a ring of the real size: a limit on ring memory shows here too */
+	struct ring_cfg cfg = { .recv_batch = 1 };
+	struct ring r;
+	int rc = ring_init(&r, &cfg, err, errlen);
+
+	ring_release(&r);
 	return rc;
 }
 
@@ -282,6 +286,11 @@ int ring_init(struct ring *r, const struct ring_cfg *cfg, char *err,
 	if (rc < 0)
 		return setup_error(rc, err, errlen);
 	r->ready = 1;
+	rc = check_opcodes(r, err, errlen);
+	if (rc < 0) {
+		ring_release(r);
+		return rc;
+	}
 	rc = alloc_tables(r);
 	if (rc == 0)
 		rc = setup_receive(r);
