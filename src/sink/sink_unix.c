@@ -132,9 +132,9 @@ static void lose_peer(struct ustream *u, int err)
 /* One send of the pending bytes: through the ring (one send in flight per
  * connection, so frames stay whole and in order; a short completion is
  * resumed by the caller) or send(2). Bytes sent, or -1 with errno. */
-static ssize_t send_pending(struct ustream *u, size_t len)
+static ssize_t send_pending(struct ustream *u)
 {
-	struct iovec iov = { u->out + u->head, len };
+	struct iovec iov = { u->out + u->head, u->tail - u->head };
 	int res, rc;
 
 	if (!u->s->ring)
@@ -157,7 +157,7 @@ static int drain(struct ustream *u)
 	while (u->fq_n) {
 		if (ensure_connected(u) < 0)
 			return -ENOTCONN;
-		ssize_t n = send_pending(u, u->tail - u->head);
+		ssize_t n = send_pending(u);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
@@ -287,45 +287,36 @@ static int unix_flush(struct sink *s)
 	return s->st.dropped != dropped ? -EIO : 0;
 }
 
-/* Sends the rest of the frame the peer got part of, and only that, for
- * at most FINISH_MS: closing now would end the stream mid-frame. */
-static void finish_partial(struct ustream *u)
+/* Drops (counts) the frames the peer has not started to receive. */
+static void drop_unstarted(struct ustream *u)
 {
-	uint64_t t0 = dgram_now_ns();
-
-	while (u->fd >= 0 && u->sent) {
-		uint64_t spent = dgram_now_ns() - t0;
-		ssize_t n = send_pending(u, u->fq[u->fq_first].len - u->sent);
-		if (n > 0) {
-			u->head += (size_t)n;
-			u->sent += (size_t)n;
-			if (u->sent == u->fq[u->fq_first].len) {
-				u->sent = 0;
-				pop_frame(u, 1);
-			}
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN &&
-		    spent < FINISH_MS * 1000000ull) {
-			struct pollfd pfd = { .fd = u->fd, .events = POLLOUT };
-			(void)poll(&pfd, 1,
-				   (int)(FINISH_MS - spent / 1000000ull));
-			continue;
-		}
-		lose_peer(u, n < 0 ? errno : EPIPE); /* drops that frame */
+	while (u->fq_n > (u->sent ? 1u : 0u)) {
+		struct frame *f =
+			&u->fq[(u->fq_first + u->fq_n - 1) % UNIX_FRAMES];
+		u->tail -= f->len;
+		u->s->st.dropped += f->rows;
+		u->fq_n--;
 	}
+	if (u->fq_n == 0)
+		u->head = u->tail = 0;
 }
 
 static int unix_finish(struct sink *s)
 {
 	struct ustream *u = s->priv;
 
+	uint64_t budget = u->budget_ns;
+
 	batch_flush(&u->b);
 	u->waited_ns = 0;
 	drain_wait(u, SIZE_MAX);
-	finish_partial(u);
+	/* closing now would end the stream mid-frame: the frame the peer
+	 * got part of, and only that one, gets up to FINISH_MS more */
+	drop_unstarted(u);
+	u->waited_ns = 0;
+	u->budget_ns = FINISH_MS * 1000000ull;
+	drain_wait(u, SIZE_MAX);
+	u->budget_ns = budget;
 	while (u->fq_n) /* what is left will never be sent */
 		pop_frame(u, 0);
 	return 0;
