@@ -12,27 +12,23 @@
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/bench/lib.sh"
+enter_private_netns "$0" "$@"
 build=${BUILD:-build}
 case $build in /*) ;; *) build=$root/$build ;; esac
 bin=$build/bench
 
-if [ -z "${TCPSCOPE_BENCH_IN_NETNS:-}" ]; then
-	if unshare --net true 2>/dev/null; then
-		export TCPSCOPE_BENCH_IN_NETNS=1
-		exec unshare --net -- bash -c 'ip link set lo up && exec "$0" "$@"' "$0" "$@"
-	fi
-	echo "kernel.sh: cannot unshare the network namespace; measuring in this one" >&2
-fi
 
 n=${N:-20000}
 rounds=${ROUNDS:-3}
 polls=${POLLS:-100}
+v6share=${V6_SHARE:-20}
 lg_pid=
-lg_fifo=$(mktemp -u /tmp/tcpscope-kernel.XXXXXX)
+out=$(mktemp -d /tmp/tcpscope-kernel.XXXXXX)
 
 cleanup() {
 	[ -n "$lg_pid" ] && kill -TERM "$lg_pid" 2>/dev/null && wait "$lg_pid"
-	rm -f "$lg_fifo" "$lg_fifo.out"
+	rm -rf "$out"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -67,16 +63,7 @@ awk -v t="$empty" 'BEGIN { printf "empty poll (2 dumps, no socket): %.1f us\n", 
 empty=$(best_sys --count 1000 --compat) || exit 1
 awk -v t="$empty" 'BEGIN { printf "empty poll (1 compat dump):      %.1f us\n", t / 1000 }'
 
-mkfifo "$lg_fifo"
-"$bin/loadgen" "$n" --v6-share "${V6_SHARE:-20}" <"$lg_fifo" >"$lg_fifo.out" &
-lg_pid=$!
-exec {hold}>"$lg_fifo"
-for ((i = 0; i < 1200; i++)); do
-	grep -q '^ready' "$lg_fifo.out" 2>/dev/null && break
-	kill -0 "$lg_pid" 2>/dev/null || break
-	sleep 0.1
-done
-rm -f "$lg_fifo.out"
+start_loadgen "$n" || exit 1
 sockets=$("$bin/floor" | sed -n 's/.* records_per_poll=\([0-9]*\).*/\1/p')
 [ "${sockets:-0}" -gt 0 ] || { echo "kernel.sh: loadgen or floor failed" >&2; exit 1; }
 echo "sockets: $sockets"
@@ -90,6 +77,4 @@ line "TOS|TCLASS only" --ext 30
 line "tcpscope's set (7e)" --ext 7e
 line "7e, one compat dump (1 walk)" --ext 7e --compat
 line "7e, 8 KiB recv buffer" --ext 7e --bufsize 8192
-exec {hold}>&-
-wait "$lg_pid"
-lg_pid=
+stop_loadgen

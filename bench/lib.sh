@@ -1,5 +1,20 @@
 # bench/lib.sh - what the benchmark scripts share (sourced, not run).
-# Expects: $bin (build/bench), $out (scratch dir), $v6share.
+# start_loadgen expects: $bin (build/bench), $out (scratch dir), $v6share.
+
+# enter_private_netns "$0" "$@": re-executes the script in a private
+# network namespace (root) with lo up, so the dumps see only loadgen's
+# sockets, not those of whatever else runs on the machine (test suites
+# leave thousands of TIME_WAIT sockets). The established hash is still the
+# host's (shared unless net.ipv4.tcp_child_ehash_entries is set), so the
+# walk costs the same. Where unshare is refused it says so and returns.
+enter_private_netns() {
+	[ -n "${TCPSCOPE_BENCH_IN_NETNS:-}" ] && return 0
+	if unshare --net true 2>/dev/null; then
+		export TCPSCOPE_BENCH_IN_NETNS=1
+		exec unshare --net -- bash -c 'ip link set lo up && exec "$0" "$@"' "$@"
+	fi
+	echo "${1##*/}: cannot unshare the network namespace; measuring in this one" >&2
+}
 
 # loadgen reads a fifo as stdin: holding its write end keeps the sockets
 # up, closing it (or the EXIT trap's SIGTERM) tears them down.

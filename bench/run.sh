@@ -28,20 +28,9 @@
 # Timing never fails the run: the exit status is 0 unless a tool is broken.
 set -uo pipefail
 
-# Measure in a private network namespace (root): the dumps then see only
-# loadgen's sockets, not those of whatever else runs on the machine (test
-# suites leave thousands of TIME_WAIT sockets, which ss does not dump and
-# the others do). The established hash is still the host's (shared unless
-# net.ipv4.tcp_child_ehash_entries is set), so the walk costs the same.
-if [ -z "${TCPSCOPE_BENCH_IN_NETNS:-}" ] && [ "${BENCH_NETNS:-1}" = 1 ]; then
-	if unshare --net true 2>/dev/null; then
-		export TCPSCOPE_BENCH_IN_NETNS=1
-		exec unshare --net -- bash -c 'ip link set lo up && exec "$0" "$@"' "$0" "$@"
-	fi
-	echo "run.sh: cannot unshare the network namespace; measuring in this one" >&2
-fi
-
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/bench/lib.sh"
+[ "${BENCH_NETNS:-1}" = 1 ] && enter_private_netns "$0" "$@"
 build=${BUILD:-build}
 case $build in /*) ;; *) build=$root/$build ;; esac
 sizes=${BENCH_SIZES:-1000 20000 100000}
@@ -103,7 +92,6 @@ measure() {
 	fi
 }
 
-. "$root/bench/lib.sh"
 
 # row N SOCKETS POLLS NAME: one table line from $out/NAME (or n/a)
 row() {

@@ -2,9 +2,9 @@
 # bench/sinks.sh - CPU per record of each format and destination, next to
 # the kernel floor measured in the same run.
 #
-# Runs in a private network namespace (re-executes itself under unshare -n,
-# so root is needed) holding only loadgen's loopback sockets: nothing else
-# on the machine is dumped. For each socket count, with bench/cputime
+# Runs in a private network namespace (re-executes itself under unshare, as
+# root; see bench/lib.sh) holding only loadgen's loopback sockets: nothing
+# else on the machine is dumped. For each socket count, with bench/cputime
 # (user+sys of the child, from wait4), best of ROUNDS rounds:
 #   floor        bench/floor --count K                 (the kernel's work)
 #   null         tcpscope --dest null                  (dump + parse, no output)
@@ -22,15 +22,12 @@
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/bench/lib.sh"
+enter_private_netns "$0" "$@"
 build=${BUILD:-build-h5}
 case $build in /*) ;; *) build=$root/$build ;; esac
 bin=$build/bench
 tcpscope=$build/src/tcpscope
-
-if [ -z "${TS_SINKS_INNER:-}" ]; then
-	exec unshare -n env TS_SINKS_INNER=1 "$0" "$@"
-fi
-ip link set lo up || { echo "sinks.sh: cannot bring lo up" >&2; exit 1; }
 
 sizes=${SIZES:-20000 100000}
 rounds=${ROUNDS:-2}
@@ -117,12 +114,8 @@ cpu() { echo $(($(field user_us "$out/$1") + $(field sys_us "$out/$1"))); }
 echo "# tcpscope destinations and formats: $(uname -sr), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
 printf '%8s %6s  %-10s %9s %9s %9s %7s %7s\n' sockets polls row user_us sys_us total_us x_floor added
 for n in $sizes; do
-	rm -f "$out"/*.r* "$out/lg."*
-	mkfifo "$out/lg.in"
-	"$bin/loadgen" "$n" --v6-share "$v6share" <"$out/lg.in" >"$out/lg.out" &
-	lg=$!
-	exec {lg_in}>"$out/lg.in"
-	for _ in $(seq 1200); do grep -q '^ready' "$out/lg.out" 2>/dev/null && break; sleep 0.1; done
+	rm -f "$out"/*.r*
+	start_loadgen "$n" || continue
 	"$bin/floor" --count 1 >"$out/probe"
 	s=$(field records_per_poll "$out/probe")
 	k=${POLLS:-$(((2000000 / s) < 10 ? 10 : ((2000000 / s) > 200 ? 200 : 2000000 / s)))}
@@ -133,8 +126,7 @@ for n in $sizes; do
 				--quiet --netns host --dest "${c#*|}"
 		done
 	done
-	exec {lg_in}>&-
-	wait "$lg" 2>/dev/null
+	stop_loadgen
 	best floor
 	for c in "${configs[@]}"; do best "${c%%|*}"; done
 	f=$(cpu floor)

@@ -40,15 +40,10 @@
 # Timing never fails the run: the exit status is 0 unless a tool is broken.
 set -uo pipefail
 
-if [ -z "${TCPSCOPE_BENCH_IN_NETNS:-}" ] && [ "${BENCH_NETNS:-1}" = 1 ]; then
-	if unshare --net true 2>/dev/null; then
-		export TCPSCOPE_BENCH_IN_NETNS=1
-		exec unshare --net -- bash -c 'ip link set lo up && exec "$0" "$@"' "$0" "$@"
-	fi
-	echo "uring.sh: cannot unshare the network namespace; measuring in this one" >&2
-fi
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/bench/lib.sh"
+[ "${BENCH_NETNS:-1}" = 1 ] && enter_private_netns "$0" "$@"
 build=${BUILD:-build}
 case $build in /*) ;; *) build=$root/$build ;; esac
 sizes=${BENCH_SIZES:-20000 100000}
@@ -158,7 +153,6 @@ per_poll() {
 		<(st_calls "$2") <(st_calls "$3") | sort -k2,2nr
 }
 
-. "$root/bench/lib.sh"
 
 # best NAME: the round of NAME with the least user+sys -> $out/NAME, and
 # the spread of user+sys over the rounds -> $out/NAME.spread (percent)
