@@ -24,6 +24,7 @@ struct ns_entry {
 	uint64_t name_pid_gen; /* last reconcile that saw name_pid in it */
 	enum ns_src_kind kind;
 	int open_error; /* last failure to open its socket, 0 when open */
+	uint64_t open_gen; /* last reconcile that tried to open it */
 	char name[96];
 	char container_id[65];
 };
@@ -114,6 +115,7 @@ static void open_target(struct ns_table *t, struct ns_entry *e)
 	int sock, rc;
 	uint32_t portid;
 
+	e->open_gen = t->gen;
 	rc = ns_opener_socket(t->opener, e->nsfd, &sock, &portid);
 	if (rc == 0) {
 		rc = poll_target_attach(t->cfg.loops[e->worker], &e->t, sock,
@@ -264,7 +266,8 @@ static int sweep(struct ns_table *t)
 			poll_target_detach(&e->t);
 			t->st->reopened++;
 		}
-		if (e->t.fd < 0)
+		/* one try per reconcile: a new entry was tried when added */
+		if (e->t.fd < 0 && e->open_gen != t->gen)
 			open_target(t, e);
 		t->v[keep++] = e;
 	}

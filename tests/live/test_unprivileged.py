@@ -2,11 +2,14 @@
 """test_unprivileged.py - tcpscope without privileges sees its own
 namespace's sockets (sock_diag needs no capability there; only entering
 other namespaces with setns does): run as user nobody, it finds the
-test's listener, exits 0, and says nothing on stderr with --quiet.
+test's listener, exits 0, and says nothing on stderr with --quiet. A
+namespace it cannot enter is counted once per poll as failed, with the
+reason, and the poll goes on.
 
 Needs root to switch to nobody (runuser); skips otherwise.
 """
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -54,9 +57,49 @@ def test():
                                               len(recs)))
             if sel == "host":
                 check(err == "", "%s: stderr %r" % (what, err[:300]))
+        check_failed_namespace(runuser, copy, port)
         lst.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+SUMMARY = re.compile(r"namespaces (\d+) \(\+\d+ -\d+, (\d+) failed")
+
+
+def check_failed_namespace(runuser, copy, port):
+    if not shutil.which("ip"):
+        print("NOTE: ip (iproute2) not found: the failed-namespace part "
+              "is left out")
+        return
+    name = "ts-unpriv-%d" % os.getpid()
+    require(subprocess.run(["ip", "netns", "add", name]).returncode == 0,
+            "ip netns add %s failed" % name)
+    try:
+        p = subprocess.run([runuser, "-u", "nobody", "--", copy, "--count",
+                            "2", "--interval", "100ms", "--states",
+                            "listen", "--netns", "all"],
+                           capture_output=True, timeout=60)
+        err = p.stderr.decode("utf-8", "replace")
+        what = "as nobody with namespace %s" % name
+        check(p.returncode == 0, "%s: exit %d: %s" % (what, p.returncode,
+                                                       err.strip()))
+        recs = parse_lines(p.stdout.decode("utf-8", "replace"), what)
+        check(sum(r.get("inet_diag_msg_socket_source_port") == port
+                  for r in recs) == 2,
+              "%s: our listener not in both polls" % what)
+        polls = [m for m in map(SUMMARY.search, err.splitlines()) if m]
+        check(len(polls) == 2, "%s: %d summaries: %r"
+              % (what, len(polls), err[:500]))
+        for m in polls:
+            total, failed = int(m.group(1)), int(m.group(2))
+            # every namespace but its own, each counted once per poll
+            check(failed == total - 1, "%s: %d of %d namespaces failed"
+                  % (what, failed, total))
+        check("netns %s: cannot open sock_diag socket: Operation not "
+              "permitted" % name in err or "cannot open sock_diag" in err,
+              "%s: the reason is not given: %r" % (what, err[:500]))
+    finally:
+        subprocess.run(["ip", "netns", "del", name])
 
 
 if __name__ == "__main__":
