@@ -418,7 +418,7 @@ static int poll_loop_forever(struct daemon *d)
 		rc = poll_all(d, &st);
 		failed = rc < 0 || ns.total == ns.failed;
 		flush_sinks(d);
-		if (!d->opt.quiet || rc < 0)
+		if (!d->opt.quiet || failed) /* a failure is never silent */
 			print_summary(d, d->poll_seq, &st, &ns);
 		if (d->opt.count && d->poll_seq >= d->opt.count)
 			break;

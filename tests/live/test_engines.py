@@ -728,6 +728,8 @@ def check_knobs():
         "syscall": ([], {}),
         "uring": (["--io-engine", "uring"], {}),
         "uring single-shot": (["--io-engine", "uring"], NO_MS),
+        "uring, knob 0": (["--io-engine", "uring"],
+                          {"TCPSCOPE_URING_NO_MULTISHOT": "0"}),
         "auto": (["--io-engine", "auto"], {}),
     }
     res = {}
@@ -745,6 +747,9 @@ def check_knobs():
           res["uring single-shot"]["pbuf"] == 0,
           "TCPSCOPE_URING_NO_MULTISHOT=1 still registered a provided "
           "buffer ring: %r" % res["uring single-shot"])
+    check(res["uring, knob 0"] == res["uring"],
+          "TCPSCOPE_URING_NO_MULTISHOT=0 did not leave multishot on: %r"
+          % res["uring, knob 0"])
     check(res["auto"] == res["uring"], "--io-engine auto (io_uring works "
           "here) did not set up the ring as uring does: %r vs %r"
           % (res["auto"], res["uring"]))

@@ -96,8 +96,16 @@ def check_failed_namespace(runuser, copy, port):
             check(failed == total - 1, "%s: %d of %d namespaces failed"
                   % (what, failed, total))
         check("netns %s: cannot open sock_diag socket: Operation not "
-              "permitted" % name in err or "cannot open sock_diag" in err,
+              "permitted" % name in err,
               "%s: the reason is not given: %r" % (what, err[:500]))
+        # only that namespace: nothing could be polled, a failure
+        p = subprocess.run([runuser, "-u", "nobody", "--", copy, "--once",
+                            "--quiet", "--netns", name],
+                           capture_output=True, timeout=60)
+        err = p.stderr.decode("utf-8", "replace")
+        check(p.returncode == 1 and "Operation not permitted" in err,
+              "as nobody, --netns %s alone: exit %d (expected 1), stderr %r"
+              % (name, p.returncode, err[:300]))
     finally:
         subprocess.run(["ip", "netns", "del", name])
 
