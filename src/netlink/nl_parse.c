@@ -11,15 +11,6 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
-#ifndef NLMSGERR_ATTR_MSG
-#define NLMSGERR_ATTR_MSG 1
-#endif
-#ifndef NLM_F_ACK_TLVS
-#define NLM_F_ACK_TLVS 0x200
-#endif
-#ifndef NLM_F_CAPPED
-#define NLM_F_CAPPED 0x100
-#endif
 
 #define ATTR_HDR  ((size_t)sizeof(struct rtattr))
 #define ALIGN4(x) (((x) + 3u) & ~(size_t)3u)

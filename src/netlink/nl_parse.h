@@ -19,10 +19,19 @@
 #ifndef TS_NL_PARSE_H
 #define TS_NL_PARSE_H
 
+#include <linux/netlink.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "../record/record.h"
+
+/* uapi names older headers lack (extended acks, capped errors) */
+#ifndef NLM_F_ACK_TLVS
+#define NLM_F_ACK_TLVS 0x200
+#endif
+#ifndef NLM_F_CAPPED
+#define NLM_F_CAPPED 0x100
+#endif
 
 /* Return < 0 from the callback to stop parsing; that value is returned by
  * nl_parser_feed() and recorded as the parser's error. */

@@ -10,15 +10,6 @@
 #include "netlink/nl_parse.h"
 #include "unit_util.h"
 
-#ifndef NLM_F_ACK_TLVS
-#define NLM_F_ACK_TLVS 0x200
-#endif
-#ifndef NLM_F_CAPPED
-#define NLM_F_CAPPED 0x100
-#endif
-#ifndef NLMSGERR_ATTR_MSG
-#define NLMSGERR_ATTR_MSG 1
-#endif
 
 #define SEQ 4242
 #define PID 777
