@@ -91,6 +91,7 @@ int main(void)
 	CHECK_EQ(bad, 0);
 	st_set_free(&ref);
 	free(b.p);
+	free(b.cut);
 	st_dir_remove(&td);
 	return check_exit();
 }
