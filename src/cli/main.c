@@ -25,10 +25,10 @@
 #include "../netns/ns_table.h"
 #include "../pcap/replay.h"
 #include "../sink/sink.h"
+#include "../util/stop.h"
 #include "../util/timeutil.h"
 #include "options.h"
 
-static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reopen_requested;
 
 #define WORKER_BATCH 256
@@ -67,7 +67,7 @@ static void on_signal(int sig)
 	if (sig == SIGHUP)
 		reopen_requested = 1;
 	else
-		stop_requested = 1;
+		ts_stop_request();
 }
 
 static void install_signals(void)
@@ -191,7 +191,7 @@ static void sleep_until(uint64_t deadline_ns)
 		.tv_sec = (time_t)(deadline_ns / 1000000000ull),
 		.tv_nsec = (long)(deadline_ns % 1000000000ull),
 	};
-	while (!stop_requested &&
+	while (!ts_stop_requested() &&
 	       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
 		       EINTR)
 		;
@@ -406,7 +406,7 @@ static int poll_loop_forever(struct daemon *d)
 	uint64_t next = ts_now_ns(CLOCK_MONOTONIC);
 	int failed = 0;
 
-	while (!stop_requested &&
+	while (!ts_stop_requested() &&
 	       (d->opt.count == 0 || d->poll_seq < d->opt.count)) {
 		struct ns_reconcile_stats ns;
 		struct poll_stats st;
@@ -504,6 +504,13 @@ int main(int argc, char **argv)
 	char err[256];
 	int rc;
 
+	/* before anything else: a SIGHUP or SIGTERM while a destination's
+	 * name is resolved must not kill the daemon */
+	if (ts_stop_init() < 0) {
+		perror("tcpscope: eventfd");
+		return 1;
+	}
+	install_signals();
 	rc = ts_options_parse(argc, argv, &d.opt, stdout, stderr);
 	if (rc != 0)
 		return rc > 0 ? 0 : 2;
@@ -518,7 +525,6 @@ int main(int argc, char **argv)
 		}
 		d.nsinks++;
 	}
-	install_signals();
 	rc = d.opt.replay ? run_replay(&d) : run_polls(&d);
 	finish_sinks(&d);
 	for (unsigned i = 0; i < d.nsinks; i++)
