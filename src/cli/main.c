@@ -512,8 +512,10 @@ int main(int argc, char **argv)
 	}
 	install_signals();
 	rc = ts_options_parse(argc, argv, &d.opt, stdout, stderr);
-	if (rc != 0)
+	if (rc != 0) {
+		ts_options_release(&d.opt);
 		return rc > 0 ? 0 : 2;
+	}
 	if (gethostname(d.hostname, sizeof(d.hostname) - 1) < 0)
 		strcpy(d.hostname, "unknown");
 	for (unsigned i = 0; i < d.opt.ndests; i++) {
@@ -529,5 +531,6 @@ int main(int argc, char **argv)
 	finish_sinks(&d);
 	for (unsigned i = 0; i < d.nsinks; i++)
 		sink_free(d.sinks[i]);
+	ts_options_release(&d.opt);
 	return rc < 0 ? 1 : 0;
 }

@@ -1,342 +1,248 @@
-/* options.c - command-line parsing (see options.h). */
+/* options.c - command line, config file and --help, all driven by the
+ * option table (see options.h, opt_table.h). */
 #include "options.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <ini.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../engine/poller.h"
 #include "../netlink/nl_request.h"
-#include "../netns/ns_table.h"
-#include "../util/parse.h"
+#include "../util/list.h"
+#include "../util/secret.h"
+#include "opt_table.h"
 
-static const char usage[] =
-	"Usage: tcpscope [OPTIONS]\n"
-	"Stream the kernel's tcp_info for every TCP socket, polled through\n"
-	"netlink sock_diag, as JSON lines or xtcp2-compatible protobuf.\n"
-	"\n"
-	"Polling:\n"
-	"  --once                 poll once and exit (same as --count 1)\n"
-	"  --interval DURATION    time between polls: N[ms|s|m] (default 10s)\n"
-	"  --count N              stop after N polls (default: until "
-	"SIGINT/TERM)\n"
-	"  --family F             inet, inet6 or all (default all)\n"
-	"  --states LIST          comma-separated TCP states: established,\n"
-	"                         syn-sent, syn-recv, fin-wait-1, fin-wait-2,\n"
-	"                         time-wait, close, close-wait, last-ack, "
-	"listen,\n"
-	"                         closing, new-syn-recv, bound-inactive, or "
-	"all\n"
-	"                         (default all = every real state; "
-	"bound-inactive\n"
-	"                         must be named: its dump walks the bind "
-	"table)\n"
-	"  --attrs LIST           attributes to ask for: info, cong, tos, "
-	"tclass,\n"
-	"                         skmeminfo, vegasinfo (also brings dctcp and "
-	"bbr\n"
-	"                         info), meminfo; default = all but meminfo.\n"
-	"                         Fewer attributes cost the kernel less.\n"
-	"\n"
-	"Namespaces:\n"
-	"  --netns SEL            all (default), host, or NAME[,NAME...]: "
-	"bind-mount\n"
-	"                         names, pid:PID names, host\n"
-	"  --netns-dirs LIST      bind-mount directories to scan (default\n"
-	"                         /run/netns,/run/docker/netns)\n"
-	"  --workers N            poll threads sharing the namespaces (default "
-	"1)\n"
-	"\n"
-	"I/O engine:\n"
-	"  --io-engine E          syscall (default), uring, or auto (uring "
-	"when\n"
-	"                         the kernel allows it, else syscall)\n"
-	"  --uring-recv-batch N   netlink receive buffers of 32 KiB per ring\n"
-	"                         (default 64)\n"
-	"  --uring-cqe-batch N    completions reaped per batch (default 128)\n"
-	"\n"
-	"Output:\n"
-	"  --format FMT           json, protobuf or protobuf-list: the format "
-	"of\n"
-	"                         destinations without format= (default: json\n"
-	"                         for stdout and file, protobuf-list "
-	"otherwise)\n"
-	"  --dest URL             destination, repeatable; every record goes "
-	"to\n"
-	"                         every destination:\n"
-	"                           stdout (default), null (counts only),\n"
-	"                           file:PATH (append; reopened on SIGHUP),\n"
-	"                           udp://HOST:PORT (HOST: name, IPv4, "
-	"[IPv6]),\n"
-	"                           unix:PATH (stream), unixgram:PATH "
-	"(datagram)\n"
-	"                         options: "
-	"URL?format=FMT&max_bytes=N&max_rows=N\n"
-	"                           &wait_ms=N (&buffer=N for unix:); "
-	"max_bytes\n"
-	"                           bounds a datagram/frame (udp: 65507, "
-	"unixgram:\n"
-	"                           the socket's limit, unix: 1 MiB, files:\n"
-	"                           256 KiB), max_rows its records (1000),\n"
-	"                           wait_ms what a slow peer may cost a poll\n"
-	"                           (udp/unixgram 100, unix 1000), buffer the\n"
-	"                           unix: output buffer (4 MiB)\n"
-	"  --quiet                no per-poll summary line on stderr\n"
-	"\n"
-	"Other:\n"
-	"  --replay FILE.pcap     decode a netlink capture (link type 253, "
-	"e.g.\n"
-	"                         recorded on an nlmon interface) instead of "
-	"polling\n"
-	"  --help, --version\n"
-	"\n"
-	"Exit status: 0 success, 1 runtime failure, 2 invalid usage.\n"
-	"See tcpscope(8).\n";
-
-enum {
-	OPT_ONCE = 256,
-	OPT_INTERVAL,
-	OPT_COUNT,
-	OPT_FAMILY,
-	OPT_STATES,
-	OPT_ATTRS,
-	OPT_FORMAT,
-	OPT_DEST,
-	OPT_QUIET,
-	OPT_REPLAY,
-	OPT_HELP,
-	OPT_VERSION,
-	OPT_NETNS,
-	OPT_NETNS_DIRS,
-	OPT_WORKERS,
-	OPT_IO_ENGINE,
-	OPT_URING_RECV_BATCH,
-	OPT_URING_CQE_BATCH,
+struct ts_str {
+	struct ts_str *next;
+	char s[];
 };
 
-static const struct option long_opts[] = {
-	{ "once", no_argument, NULL, OPT_ONCE },
-	{ "interval", required_argument, NULL, OPT_INTERVAL },
-	{ "count", required_argument, NULL, OPT_COUNT },
-	{ "family", required_argument, NULL, OPT_FAMILY },
-	{ "states", required_argument, NULL, OPT_STATES },
-	{ "attrs", required_argument, NULL, OPT_ATTRS },
-	{ "format", required_argument, NULL, OPT_FORMAT },
-	{ "dest", required_argument, NULL, OPT_DEST },
-	{ "quiet", no_argument, NULL, OPT_QUIET },
-	{ "replay", required_argument, NULL, OPT_REPLAY },
-	{ "netns", required_argument, NULL, OPT_NETNS },
-	{ "netns-dirs", required_argument, NULL, OPT_NETNS_DIRS },
-	{ "workers", required_argument, NULL, OPT_WORKERS },
-	{ "io-engine", required_argument, NULL, OPT_IO_ENGINE },
-	{ "uring-recv-batch", required_argument, NULL, OPT_URING_RECV_BATCH },
-	{ "uring-cqe-batch", required_argument, NULL, OPT_URING_CQE_BATCH },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ NULL, 0, NULL, 0 },
+struct ts_opt_src {
+	const char *file; /* NULL: the command line */
+	unsigned line;
 };
 
-int ts_states_parse(const char *list, uint32_t *states_out)
+static const char *own(struct ts_options *o, const char *s)
 {
-	uint32_t states = 0;
-	const char *p = list;
-	char name[32];
+	size_t n = strlen(s) + 1;
+	struct ts_str *p = malloc(sizeof(*p) + n);
 
-	for (;;) {
-		size_t n = strcspn(p, ",");
-		unsigned st;
-		if (n == 0 || n >= sizeof(name))
-			return -EINVAL;
-		memcpy(name, p, n);
-		name[n] = '\0';
-		if (strcmp(name, "all") == 0)
-			states |= TS_TCP_STATES_ALL;
-		else if (ts_tcp_state_from_name(name, &st) == 0)
-			states |= 1u << st;
-		else
-			return -EINVAL;
-		if (p[n] == '\0')
-			break;
-		p += n + 1;
-	}
-	*states_out = states;
-	return 0;
+	if (!p)
+		return NULL;
+	memcpy(p->s, s, n);
+	p->next = o->owned;
+	o->owned = p;
+	return p->s;
 }
 
-static int bad(FILE *err, const char *opt, const char *val, const char *why)
+void ts_options_release(struct ts_options *o)
 {
-	fprintf(err, "tcpscope: invalid value '%s' for --%s: %s\n", val, opt,
-		why);
-	return -EINVAL;
+	if (!o)
+		return;
+	while (o->owned) {
+		struct ts_str *p = o->owned;
+		o->owned = p->next;
+		free(p);
+	}
 }
 
-/* Splits the list in place into o->netns_dirs (argv is ours to modify). */
-static int parse_dirs(const char *arg, struct ts_options *o, FILE *err)
+static const struct ts_opt *find(const char *name)
 {
-	char *p = (char *)arg;
-
-	o->nnetns_dirs = 0;
-	for (char *tok = strtok(p, ","); tok; tok = strtok(NULL, ",")) {
-		if (o->nnetns_dirs == 8)
-			return bad(err, "netns-dirs", arg,
-				   "at most 8 directories");
-		if (tok[0] != '/')
-			return bad(err, "netns-dirs", tok,
-				   "expected an absolute path");
-		o->netns_dirs[o->nnetns_dirs++] = tok;
-	}
-	return 0;
+	for (unsigned i = 0; i < ts_opt_count; i++)
+		if (strcmp(ts_opt_table[i].name, name) == 0)
+			return &ts_opt_table[i];
+	return NULL;
 }
 
-static int apply_engine(int c, const char *arg, struct ts_options *o, FILE *err)
+static void print_bad(FILE *err, const struct ts_opt_src *src,
+		      const struct ts_opt *d, const char *val, const char *why)
 {
-	static const char *const names[] = { "syscall", "uring", "auto" };
-	uint64_t v;
-
-	if (c == OPT_IO_ENGINE) {
-		for (int i = 0; i < 3; i++) {
-			if (strcmp(arg, names[i]) == 0) {
-				o->io_engine = i;
-				return 0;
-			}
-		}
-		return bad(err, "io-engine", arg,
-			   "expected syscall, uring or auto");
-	}
-	if (ts_parse_u64(arg, 1, RING_BATCH_MAX, &v) < 0)
-		return bad(err,
-			   c == OPT_URING_RECV_BATCH ? "uring-recv-batch"
-						     : "uring-cqe-batch",
-			   arg, "expected 1 to 4096");
-	if (c == OPT_URING_RECV_BATCH)
-		o->uring_recv_batch = (unsigned)v;
+	if (src->file)
+		fprintf(err,
+			"tcpscope: %s:%u: invalid value '%s' for %s: %s\n",
+			src->file, src->line, val, d->name, why);
 	else
-		o->uring_cqe_batch = (unsigned)v;
-	return 0;
+		fprintf(err, "tcpscope: invalid value '%s' for --%s: %s\n",
+			val, d->name, why);
 }
 
-/* Applies one option; returns 0, 1 (exit 0) or -EINVAL. */
-static int apply(int c, const char *arg, struct ts_options *o, FILE *out,
-		 FILE *err)
+/* Applies one value of option d (a copy of it is owned by *o). */
+static int apply(const struct ts_opt *d, const char *val, struct ts_options *o,
+		 const struct ts_opt_src *src, FILE *err)
 {
-	switch (c) {
-	case OPT_ONCE:
-		o->once = 1;
+	unsigned idx = (unsigned)(d - ts_opt_table);
+	char why[160] = "";
+	const char *v, *text;
+
+	if (!d->set)
 		return 0;
-	case OPT_INTERVAL:
-		if (ts_parse_duration_ms(arg, &o->interval_ms) < 0 ||
-		    o->interval_ms == 0)
-			return bad(err, "interval", arg,
-				   "expected N[ms|s|m], N > 0 (e.g. 500ms, "
-				   "10s, 1m)");
-		return 0;
-	case OPT_COUNT:
-		if (ts_parse_u64(arg, 1, UINT64_MAX, &o->count) < 0)
-			return bad(err, "count", arg, "expected a number > 0");
-		return 0;
-	case OPT_FAMILY:
-		if (strcmp(arg, "inet") == 0)
-			o->families = POLL_FAM_INET;
-		else if (strcmp(arg, "inet6") == 0)
-			o->families = POLL_FAM_INET6;
-		else if (strcmp(arg, "all") == 0)
-			o->families = POLL_FAM_INET | POLL_FAM_INET6;
-		else
-			return bad(err, "family", arg,
-				   "expected inet, inet6 or all");
-		return 0;
-	case OPT_STATES:
-		if (ts_states_parse(arg, &o->states) < 0)
-			return bad(
-				err, "states", arg,
-				"expected TCP state names or all (see --help)");
-		return 0;
-	case OPT_ATTRS:
-		if (nl_ext_parse(arg, &o->ext, NULL, NULL) < 0)
-			return bad(
-				err, "attrs", arg,
-				"expected info, cong, tos, tclass, skmeminfo, "
-				"vegasinfo, meminfo, default or all");
-		return 0;
-	case OPT_FORMAT:
-		if (sink_format_parse(arg, &o->format) < 0)
-			return bad(err, "format", arg,
-				   "expected json, protobuf or protobuf-list");
-		return 0;
-	case OPT_DEST:
-		if (o->ndests == TS_MAX_DESTS)
-			return bad(err, "dest", arg,
-				   "too many destinations (max 16)");
-		o->dests[o->ndests++] = arg;
-		return 0;
-	case OPT_QUIET:
-		o->quiet = 1;
-		return 0;
-	case OPT_REPLAY:
-		o->replay = arg;
-		return 0;
-	case OPT_NETNS:
-		if (!*arg || strstr(arg, ",,") || arg[strlen(arg) - 1] == ',')
-			return bad(err, "netns", arg,
-				   "expected all, host or NAME[,NAME...]");
-		o->netns = arg;
-		return 0;
-	case OPT_NETNS_DIRS:
-		return parse_dirs(arg, o, err);
-	case OPT_WORKERS: {
-		uint64_t w;
-		if (ts_parse_u64(arg, 1, NS_MAX_WORKERS, &w) < 0)
-			return bad(err, "workers", arg, "expected 1 to 64");
-		o->workers = (unsigned)w;
-		return 0;
+	/* two copies: a setter may cut its own (lists) */
+	v = own(o, val ? val : "true");
+	text = own(o, val ? val : "true");
+	if (!v || !text) {
+		fprintf(err, "tcpscope: out of memory\n");
+		return -ENOMEM;
 	}
-	case OPT_IO_ENGINE:
-	case OPT_URING_RECV_BATCH:
-	case OPT_URING_CQE_BATCH:
-		return apply_engine(c, arg, o, err);
-	case OPT_HELP:
-		fputs(usage, out);
-		return 1;
-	case OPT_VERSION:
-		fprintf(out, "tcpscope %s\n", TS_VERSION);
-		return 1;
-	default:
+	/* the command line replaces a list the file gave */
+	if ((d->flags & TS_OPT_REPEAT) && !src->file && !o->from_cli[idx])
+		o->ndests = 0;
+	if (d->set(d, v, o, why, sizeof(why)) < 0) {
+		print_bad(err, src, d, val ? val : "", why);
 		return -EINVAL;
 	}
+	o->text[idx] = text;
+	o->from_cli[idx] = !src->file;
+	return 0;
 }
 
-int ts_options_parse(int argc, char **argv, struct ts_options *o, FILE *out,
-		     FILE *err)
+static int set_defaults(struct ts_options *o)
 {
-	int c, rc;
+	const struct ts_opt_src src = { "(default)", 0 };
 
 	memset(o, 0, sizeof(*o));
-	o->interval_ms = 10000;
-	o->families = POLL_FAM_INET | POLL_FAM_INET6;
-	o->states = TS_TCP_STATES_ALL;
-	o->ext = NL_EXT_DEFAULT;
 	o->format = SINK_FMT_AUTO; /* per destination, see sink.h */
-	o->netns = "all";
-	o->netns_dirs[0] = "/run/netns";
-	o->netns_dirs[1] = "/run/docker/netns";
-	o->nnetns_dirs = 2;
-	o->workers = 1;
-	o->io_engine = TS_ENGINE_SYSCALL;
-	o->uring_recv_batch = RING_RECV_BATCH;
-	o->uring_cqe_batch = RING_CQE_BATCH;
+	for (unsigned i = 0; i < ts_opt_count; i++)
+		if (ts_opt_table[i].def &&
+		    apply(&ts_opt_table[i], ts_opt_table[i].def, o, &src,
+			  stderr) < 0)
+			return -EINVAL; /* a bad table: caught by the tests */
+	return 0;
+}
+
+/* ---- config file ------------------------------------------------------ */
+
+struct file_ctx {
+	struct ts_options *o;
+	struct ts_opt_src src;
+	FILE *in, *err;
+	int rc;
+};
+
+/* inih's reader: counts lines so that messages can name them. */
+static char *read_line(char *buf, int n, void *arg)
+{
+	struct file_ctx *c = arg;
+	char *s = fgets(buf, n, c->in);
+
+	if (s)
+		c->src.line++;
+	return s;
+}
+
+static int on_key(void *arg, const char *section, const char *name,
+		  const char *value)
+{
+	struct file_ctx *c = arg;
+	const struct ts_opt *d = find(name);
+	int rc;
+
+	if (c->rc < 0)
+		return 1; /* one message: the first bad line */
+	if (section[0]) {
+		fprintf(c->err, "tcpscope: %s:%u: sections are not used: [%s]\n",
+			c->src.file, c->src.line, section);
+		c->rc = -EINVAL;
+	} else if (!d || (d->flags & TS_OPT_CLI_ONLY)) {
+		fprintf(c->err,
+			"tcpscope: %s:%u: unknown key '%s' (keys are the long "
+			"options, see --help)\n",
+			c->src.file, c->src.line, name);
+		c->rc = -EINVAL;
+	} else if ((rc = apply(d, value, c->o, &c->src, c->err)) < 0) {
+		c->rc = rc;
+	}
+	return 1;
+}
+
+static int read_config(struct ts_options *o, const char *path, FILE *err)
+{
+	struct file_ctx c = { o, { path, 0 }, NULL, err, 0 };
+	int rc;
+
+	c.in = fopen(path, "re");
+	if (!c.in) {
+		fprintf(err, "tcpscope: cannot read config file %s: %s\n", path,
+			strerror(errno));
+		return -EINVAL;
+	}
+	/* values are taken as written: no inline ';' comments, no
+	 * continuation lines */
+	ini_allow_multiline = false;
+	ini_allow_inline_comments = false;
+	rc = ini_parse_stream(read_line, &c, on_key, &c);
+	fclose(c.in);
+	if (c.rc < 0)
+		return c.rc;
+	if (rc != 0) { /* a line inih could not read: no '=' */
+		fprintf(err, "tcpscope: %s:%d: expected 'key = value'\n", path,
+			rc);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- command line ----------------------------------------------------- */
+
+static void make_long_opts(struct option *lo)
+{
+	for (unsigned i = 0; i < ts_opt_count; i++) {
+		lo[i].name = ts_opt_table[i].name;
+		lo[i].has_arg = ts_opt_table[i].metavar ? required_argument
+							: no_argument;
+		lo[i].flag = NULL;
+		lo[i].val = 256 + (int)i;
+	}
+	memset(&lo[ts_opt_count], 0, sizeof(lo[0]));
+}
+
+/* First pass: only --config, so that the file comes before the rest. */
+static const char *find_config(int argc, char **argv,
+			       const struct option *lo)
+{
+	const char *path = NULL;
+	int c;
+
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
-		if (c == '?') {
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1)
+		if (c >= 256 && strcmp(ts_opt_table[c - 256].name, "config") == 0)
+			path = optarg;
+	return path;
+}
+
+static void print_help(FILE *out);
+
+static int exit_option(const struct ts_opt *d, FILE *out)
+{
+	if (strcmp(d->name, "help") == 0)
+		print_help(out);
+	else
+		fprintf(out, "tcpscope %s\n", TS_VERSION);
+	return 1;
+}
+
+static int parse_argv(int argc, char **argv, const struct option *lo,
+		      struct ts_options *o, FILE *out, FILE *err)
+{
+	const struct ts_opt_src src = { NULL, 0 };
+	int c, rc;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (c < 256) {
 			fprintf(err,
 				"tcpscope: unknown or incomplete option '%s' "
 				"(see --help)\n",
 				argv[optind - 1]);
 			return -EINVAL;
 		}
-		rc = apply(c, optarg, o, out, err);
-		if (rc != 0)
+		const struct ts_opt *d = &ts_opt_table[c - 256];
+		if (d->flags & TS_OPT_EXIT)
+			return exit_option(d, out);
+		rc = apply(d, optarg, o, &src, err);
+		if (rc < 0)
 			return rc;
 	}
 	if (optind < argc) {
@@ -345,9 +251,197 @@ int ts_options_parse(int argc, char **argv, struct ts_options *o, FILE *out,
 			argv[optind]);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+int ts_options_parse(int argc, char **argv, struct ts_options *o, FILE *out,
+		     FILE *err)
+{
+	struct option lo[TS_MAX_OPTS + 1];
+	const char *config;
+	int rc;
+
+	make_long_opts(lo);
+	rc = set_defaults(o);
+	config = find_config(argc, argv, lo);
+	if (rc == 0 && config)
+		rc = read_config(o, config, err);
+	if (rc == 0)
+		rc = parse_argv(argc, argv, lo, o, out, err);
+	if (rc != 0)
+		return rc;
 	if (o->once)
 		o->count = 1;
 	if (o->ndests == 0)
 		o->dests[o->ndests++] = "stdout";
+	if (o->check_config) {
+		ts_options_print(o, out);
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- --help and --check-config ---------------------------------------- */
+
+#define HELP_COL	25
+#define HELP_WIDTH	79
+
+/* Prints one help segment word-wrapped from column HELP_COL; a segment
+ * that starts with spaces keeps that indent on its wrapped lines. */
+static void print_wrapped(const char *h, size_t n, int first, FILE *out)
+{
+	size_t indent = strspn(h, " ");
+	size_t col = HELP_COL;
+
+	if (!first)
+		fprintf(out, "%*s", HELP_COL, "");
+	fprintf(out, "%.*s", (int)indent, h);
+	col += indent;
+	for (size_t i = indent; i < n;) {
+		size_t w = strcspn(h + i, " \n");
+		if (w > n - i)
+			w = n - i;
+		if (col > HELP_COL + indent && col + 1 + w > HELP_WIDTH) {
+			fprintf(out, "\n%*s", (int)(HELP_COL + indent), "");
+			col = HELP_COL + indent;
+		} else if (col > HELP_COL + indent) {
+			fputc(' ', out);
+			col++;
+		}
+		fprintf(out, "%.*s", (int)w, h + i);
+		col += w;
+		i += w;
+		i += strspn(h + i, " ") < n - i ? strspn(h + i, " ") : n - i;
+	}
+	fputc('\n', out);
+}
+
+/* "(default 10s; 1ms to 24h)" from the same bounds the setter checks. */
+static void print_limits(const struct ts_opt *d, FILE *out)
+{
+	char lo[32], hi[32], line[128];
+	int n = 0;
+	int dur = d->metavar && strcmp(d->metavar, "DURATION") == 0;
+	int range = d->set && d->hi && !(d->flags & TS_OPT_REPEAT);
+
+	if (d->def && d->metavar)
+		n = snprintf(line, sizeof(line), "default %s", d->def);
+	if (range) {
+		if (dur) {
+			ts_opt_fmt_duration(d->lo, lo, sizeof(lo));
+			ts_opt_fmt_duration(d->hi, hi, sizeof(hi));
+		} else {
+			snprintf(lo, sizeof(lo), "%llu",
+				 (unsigned long long)d->lo);
+			snprintf(hi, sizeof(hi), "%llu",
+				 (unsigned long long)d->hi);
+		}
+		n += snprintf(line + n, sizeof(line) - (size_t)n,
+			      "%s%s %s to %s", n ? "; " : "",
+			      strcmp(d->name, "netns-dirs") == 0 ? "items"
+								 : "from",
+			      lo, hi);
+	}
+	if (n)
+		fprintf(out, "%*s(%s)\n", HELP_COL, "", line);
+}
+
+static void print_help(FILE *out)
+{
+	fputs("Usage: tcpscope [OPTIONS]\n"
+	      "Stream the kernel's tcp_info for every TCP socket, polled "
+	      "through\n"
+	      "netlink sock_diag, as JSON lines or xtcp2-compatible "
+	      "protobuf.\n",
+	      out);
+	for (unsigned i = 0; i < ts_opt_count; i++) {
+		const struct ts_opt *d = &ts_opt_table[i];
+		char head[64];
+		const char *h = d->help;
+		int first = 1;
+
+		if (d->section)
+			fprintf(out, "\n%s:\n", d->section);
+		snprintf(head, sizeof(head), "  --%s%s%s", d->name,
+			 d->metavar ? " " : "", d->metavar ? d->metavar : "");
+		fprintf(out, "%-*s", HELP_COL, head);
+		if (strlen(head) >= HELP_COL) {
+			fputc('\n', out);
+			first = 0;
+		}
+		while (*h) {
+			size_t n = strcspn(h, "\n");
+			print_wrapped(h, n, first, out);
+			first = 0;
+			h += n;
+			h += *h == '\n';
+		}
+		print_limits(d, out);
+	}
+	fputs("\nExit status: 0 success, 1 runtime failure (a poll failed, "
+	      "or a\ndestination could not be reached at startup), 2 invalid "
+	      "usage.\nSee tcpscope(8).\n",
+	      out);
+}
+
+void ts_options_print(const struct ts_options *o, FILE *out)
+{
+	char masked[1024];
+
+	fputs("# tcpscope: effective configuration\n", out);
+	for (unsigned i = 0; i < ts_opt_count; i++) {
+		const struct ts_opt *d = &ts_opt_table[i];
+
+		if (d->flags & TS_OPT_CLI_ONLY)
+			continue;
+		if (d->flags & TS_OPT_REPEAT) {
+			for (unsigned k = 0; k < o->ndests; k++) {
+				ts_mask_url(o->dests[k], masked,
+					    sizeof(masked));
+				fprintf(out, "%s = %s\n", d->name, masked);
+			}
+			continue;
+		}
+		if (!o->text[i])
+			fprintf(out, "# %s (not set)\n", d->name);
+		else if (!d->metavar)
+			fprintf(out, "%s = %s\n", d->name,
+				*(const int *)((const char *)o + d->off)
+					? "true"
+					: "false");
+		else
+			fprintf(out, "%s = %s\n", d->name, o->text[i]);
+	}
+}
+
+/* ---- lists ------------------------------------------------------------ */
+
+static int add_state(const char *item, size_t len, void *ctx)
+{
+	uint32_t *states = ctx;
+	char name[32];
+	unsigned st;
+
+	if (len >= sizeof(name))
+		return -EINVAL;
+	memcpy(name, item, len);
+	name[len] = '\0';
+	if (strcmp(name, "all") == 0)
+		*states |= TS_TCP_STATES_ALL;
+	else if (ts_tcp_state_from_name(name, &st) == 0)
+		*states |= 1u << st;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+int ts_states_parse(const char *list, uint32_t *states_out)
+{
+	uint32_t states = 0;
+	int rc = ts_list_each(list, add_state, &states, NULL);
+
+	if (rc < 0)
+		return rc;
+	*states_out = states;
 	return 0;
 }

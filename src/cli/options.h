@@ -1,11 +1,19 @@
 /*
- * options.h - command-line options of tcpscope.
+ * options.h - tcpscope's options: one table behind the command line,
+ * --help, the error messages and the config file.
  *
- * Contract: ts_options_parse() fills *o from argv (defaults first). On a bad
- * value it prints exactly one line naming the option and the value to
- * `err` and returns -EINVAL (the caller exits 2). --help / --version print
- * to `out` and return 1 (the caller exits 0). Pointers in *o point into argv.
- * Thread-safety: uses getopt_long (global state): call once, from main.
+ * Contract: every option is described once, in the table of opt_table.c
+ * (name, value kind, where it is stored, bounds, default, help text).
+ * ts_options_parse() sets the defaults, then applies the config file
+ * named by --config (one `key = value` line per long option, `#`
+ * comments), then the command line, which overrides the file (a
+ * repeatable option given on the command line replaces the file's
+ * values). A bad value prints exactly one line naming the option, the
+ * value and the accepted range (a file's line as FILE:LINE:) to `err` and
+ * returns -EINVAL (the caller exits 2). --help, --version and
+ * --check-config print to `out` and return 1 (the caller exits 0).
+ * Strings in *o are owned by it: ts_options_release() frees them.
+ * Thread-safety: uses getopt_long (global state): call from main only.
  */
 #ifndef TS_OPTIONS_H
 #define TS_OPTIONS_H
@@ -15,7 +23,14 @@
 
 #include "../sink/sink.h"
 
-#define TS_MAX_DESTS 16
+#define TS_MAX_DESTS	  16
+#define TS_MAX_NETNS_DIRS 8
+#define TS_MAX_OPTS	  40 /* entries of the option table */
+
+/* Bounds, shared by the checks and the messages that name them. */
+#define TS_INTERVAL_MAX_MS     (24ull * 3600 * 1000)
+#define TS_COUNT_MAX	       1000000000ull
+#define TS_EXIT_TIMEOUT_MAX_MS 60000ull
 
 struct ts_options {
 	int once;
@@ -25,23 +40,36 @@ struct ts_options {
 	uint32_t states;      /* idiag_states */
 	uint8_t ext;	      /* idiag_ext */
 	enum sink_format format;
-	const char *replay;
+	const char *replay; /* a pcap file, or "-" for stdin */
 	const char *dests[TS_MAX_DESTS];
 	unsigned ndests;
 	int quiet;
-	const char *netns;	   /* "all", "host" or NAME[,NAME...] */
-	const char *netns_dirs[8]; /* bind-mount directories */
+	const char *netns; /* "all", "host" or NAME[,NAME...] */
+	const char *netns_dirs[TS_MAX_NETNS_DIRS]; /* bind-mount dirs */
 	unsigned nnetns_dirs;
 	unsigned workers; /* poll threads */
 	int io_engine;	  /* TS_ENGINE_* */
 	unsigned uring_recv_batch;
 	unsigned uring_cqe_batch;
+	uint64_t exit_timeout_ms; /* the one bound of the whole exit */
+	const char *config;	  /* --config FILE, or NULL */
+	int check_config;
+
+	/* private: the text each option was last set from (its default
+	 * otherwise), for --check-config, and the strings *o owns */
+	const char *text[TS_MAX_OPTS];
+	unsigned char from_cli[TS_MAX_OPTS];
+	struct ts_str *owned;
 };
 
 enum { TS_ENGINE_SYSCALL, TS_ENGINE_URING, TS_ENGINE_AUTO };
 
 int ts_options_parse(int argc, char **argv, struct ts_options *o, FILE *out,
 		     FILE *err);
+/* Prints the effective configuration as config-file lines (passwords
+ * in URLs masked). */
+void ts_options_print(const struct ts_options *o, FILE *out);
+void ts_options_release(struct ts_options *o);
 
 /* Parses a comma-separated TCP state list ("all", or ss's names). */
 int ts_states_parse(const char *list, uint32_t *states_out);

@@ -6,6 +6,8 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "../util/list.h"
+
 void nl_request_build(struct nl_diag_request *r, uint8_t family,
 		      uint32_t states, uint8_t ext, uint32_t seq)
 {
@@ -39,31 +41,37 @@ static const struct {
 	{ "all", NL_EXT_DEFAULT | NL_EXT(INET_DIAG_MEMINFO) },
 };
 
+struct ext_ctx {
+	uint8_t ext;
+};
+
+static int add_ext(const char *item, size_t n, void *arg)
+{
+	struct ext_ctx *c = arg;
+
+	for (size_t i = 0; i < sizeof(ext_names) / sizeof(ext_names[0]); i++) {
+		if (strlen(ext_names[i].name) == n &&
+		    strncmp(item, ext_names[i].name, n) == 0) {
+			c->ext |= ext_names[i].bits;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
 int nl_ext_parse(const char *list, uint8_t *ext_out, const char **bad,
 		 size_t *badlen)
 {
-	uint8_t ext = 0;
-	const char *p = list;
+	struct ext_ctx c = { 0 };
+	const char *at;
 
-	for (;;) {
-		size_t n = strcspn(p, ",");
-		size_t i;
-		for (i = 0; i < sizeof(ext_names) / sizeof(ext_names[0]); i++)
-			if (strlen(ext_names[i].name) == n &&
-			    strncmp(p, ext_names[i].name, n) == 0)
-				break;
-		if (i == sizeof(ext_names) / sizeof(ext_names[0])) {
-			if (bad)
-				*bad = p;
-			if (badlen)
-				*badlen = n;
-			return -EINVAL;
-		}
-		ext |= ext_names[i].bits;
-		if (p[n] == '\0')
-			break;
-		p += n + 1;
+	if (ts_list_each(list, add_ext, &c, &at) < 0) {
+		if (bad)
+			*bad = at;
+		if (badlen)
+			*badlen = strcspn(at, ",");
+		return -EINVAL;
 	}
-	*ext_out = ext;
+	*ext_out = c.ext;
 	return 0;
 }

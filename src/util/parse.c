@@ -46,6 +46,8 @@ int ts_parse_duration_ms(const char *s, uint64_t *ms_out)
 		mult = 1;
 	else if (strcmp(unit, "m") == 0)
 		mult = 60000;
+	else if (strcmp(unit, "h") == 0)
+		mult = 3600000;
 	else
 		return -EINVAL;
 	if (v > UINT64_MAX / mult)

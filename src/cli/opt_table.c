@@ -1,0 +1,342 @@
+/* opt_table.c - every option of tcpscope, once (see opt_table.h). */
+#include "opt_table.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../engine/poller.h"
+#include "../engine/ring.h"
+#include "../netlink/nl_request.h"
+#include "../netns/ns_table.h"
+#include "../util/list.h"
+#include "../util/parse.h"
+
+#define FIELD(f) offsetof(struct ts_options, f), sizeof(((struct ts_options *)0)->f)
+
+void ts_opt_fmt_duration(uint64_t ms, char *buf, size_t n)
+{
+	if (ms && ms % 3600000 == 0)
+		snprintf(buf, n, "%lluh", (unsigned long long)(ms / 3600000));
+	else if (ms && ms % 60000 == 0)
+		snprintf(buf, n, "%llum", (unsigned long long)(ms / 60000));
+	else if (ms && ms % 1000 == 0)
+		snprintf(buf, n, "%llus", (unsigned long long)(ms / 1000));
+	else
+		snprintf(buf, n, "%llums", (unsigned long long)ms);
+}
+
+static void *field(const struct ts_opt *d, struct ts_options *o)
+{
+	return (char *)o + d->off;
+}
+
+static void store_uint(const struct ts_opt *d, struct ts_options *o,
+		       uint64_t v)
+{
+	if (d->size == sizeof(uint64_t))
+		*(uint64_t *)field(d, o) = v;
+	else
+		*(unsigned *)field(d, o) = (unsigned)v;
+}
+
+static int set_flag(const struct ts_opt *d, const char *val,
+		    struct ts_options *o, char *why, size_t n)
+{
+	static const char *const yes[] = { "1", "true", "yes", "on" };
+	static const char *const no[] = { "0", "false", "no", "off" };
+
+	for (unsigned i = 0; i < 4; i++) {
+		if (strcmp(val, yes[i]) == 0 || strcmp(val, no[i]) == 0) {
+			*(int *)field(d, o) = strcmp(val, yes[i]) == 0;
+			return 0;
+		}
+	}
+	snprintf(why, n, "expected true or false");
+	return -EINVAL;
+}
+
+static int set_uint(const struct ts_opt *d, const char *val,
+		    struct ts_options *o, char *why, size_t n)
+{
+	uint64_t v;
+
+	if (ts_parse_u64(val, d->lo, d->hi, &v) < 0) {
+		snprintf(why, n, "expected a number from %llu to %llu",
+			 (unsigned long long)d->lo, (unsigned long long)d->hi);
+		return -EINVAL;
+	}
+	store_uint(d, o, v);
+	return 0;
+}
+
+static int set_duration(const struct ts_opt *d, const char *val,
+			struct ts_options *o, char *why, size_t n)
+{
+	uint64_t v;
+
+	if (ts_parse_duration_ms(val, &v) < 0 || v < d->lo || v > d->hi) {
+		char lo[32], hi[32];
+		ts_opt_fmt_duration(d->lo, lo, sizeof(lo));
+		ts_opt_fmt_duration(d->hi, hi, sizeof(hi));
+		snprintf(why, n,
+			 "expected a duration N[ms|s|m|h] from %s to %s", lo,
+			 hi);
+		return -EINVAL;
+	}
+	store_uint(d, o, v);
+	return 0;
+}
+
+static int set_enum(const struct ts_opt *d, const char *val,
+		    struct ts_options *o, char *why, size_t n)
+{
+	size_t len = 0;
+
+	for (unsigned i = 0; d->names[i]; i++) {
+		if (strcmp(val, d->names[i]) == 0) {
+			*(int *)field(d, o) = d->values ? d->values[i] : (int)i;
+			return 0;
+		}
+	}
+	len = (size_t)snprintf(why, n, "expected");
+	for (unsigned i = 0; d->names[i] && len < n; i++)
+		len += (size_t)snprintf(why + len, n - len, "%s %s",
+					i == 0		   ? ""
+					: d->names[i + 1] ? ","
+							   : " or",
+					d->names[i]);
+	return -EINVAL;
+}
+
+static int set_string(const struct ts_opt *d, const char *val,
+		      struct ts_options *o, char *why, size_t n)
+{
+	if (!*val) {
+		snprintf(why, n, "expected a non-empty value");
+		return -EINVAL;
+	}
+	*(const char **)field(d, o) = val;
+	return 0;
+}
+
+static int set_dest(const struct ts_opt *d, const char *val,
+		    struct ts_options *o, char *why, size_t n)
+{
+	if (o->ndests == d->hi) {
+		snprintf(why, n, "too many destinations (at most %llu)",
+			 (unsigned long long)d->hi);
+		return -EINVAL;
+	}
+	if (!*val) {
+		snprintf(why, n, "expected a URL");
+		return -EINVAL;
+	}
+	o->dests[o->ndests++] = val;
+	return 0;
+}
+
+static int set_format(const struct ts_opt *d, const char *val,
+		      struct ts_options *o, char *why, size_t n)
+{
+	(void)d;
+	if (sink_format_parse(val, &o->format) < 0) {
+		snprintf(why, n, "expected json, protobuf or protobuf-list");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int set_states(const struct ts_opt *d, const char *val,
+		      struct ts_options *o, char *why, size_t n)
+{
+	(void)d;
+	if (ts_states_parse(val, &o->states) < 0) {
+		snprintf(why, n, "expected TCP state names or all (see --help)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int set_attrs(const struct ts_opt *d, const char *val,
+		     struct ts_options *o, char *why, size_t n)
+{
+	(void)d;
+	if (nl_ext_parse(val, &o->ext, NULL, NULL) < 0) {
+		snprintf(why, n,
+			 "expected info, cong, tos, tclass, skmeminfo, "
+			 "vegasinfo, meminfo, default or all");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int any_item(const char *item, size_t len, void *ctx)
+{
+	(void)item;
+	(void)len;
+	(void)ctx;
+	return 0;
+}
+
+static int set_netns(const struct ts_opt *d, const char *val,
+		     struct ts_options *o, char *why, size_t n)
+{
+	(void)d;
+	if (ts_list_each(val, any_item, NULL, NULL) < 0) {
+		snprintf(why, n, "expected all, host or NAME[,NAME...]");
+		return -EINVAL;
+	}
+	o->netns = val;
+	return 0;
+}
+
+struct dirs_ctx {
+	const struct ts_opt *d;
+	struct ts_options *o;
+	char *why;
+	size_t n;
+};
+
+/* The items point into the option's own copy, cut at the commas. */
+static int add_dir(const char *item, size_t len, void *arg)
+{
+	struct dirs_ctx *c = arg;
+
+	if (c->o->nnetns_dirs == c->d->hi) {
+		snprintf(c->why, c->n, "at most %llu directories",
+			 (unsigned long long)c->d->hi);
+		return -E2BIG;
+	}
+	if (item[0] != '/') {
+		snprintf(c->why, c->n, "'%.*s' is not an absolute path",
+			 (int)len, item);
+		return -EINVAL;
+	}
+	c->o->netns_dirs[c->o->nnetns_dirs++] = item;
+	return 0;
+}
+
+static int set_netns_dirs(const struct ts_opt *d, const char *val,
+			  struct ts_options *o, char *why, size_t n)
+{
+	struct dirs_ctx c = { d, o, why, n };
+	int rc;
+
+	o->nnetns_dirs = 0;
+	rc = ts_list_each(val, add_dir, &c, NULL);
+	if (rc == -EINVAL && !why[0])
+		snprintf(why, n, "expected DIR[,DIR...] (absolute paths)");
+	if (rc < 0)
+		return -EINVAL;
+	/* val is the option's own copy: cut it into the items */
+	for (char *p = (char *)val; (p = strchr(p, ',')); p++)
+		*p = '\0';
+	return 0;
+}
+
+static const char *const family_names[] = { "inet", "inet6", "all", NULL };
+static const int family_values[] = { POLL_FAM_INET, POLL_FAM_INET6,
+				     POLL_FAM_INET | POLL_FAM_INET6 };
+static const char *const engine_names[] = { "syscall", "uring", "auto",
+					    NULL };
+
+const struct ts_opt ts_opt_table[] = {
+	{ "once", NULL, set_flag, FIELD(once), 0, 0, NULL, NULL, "false",
+	  "poll once and exit (same as --count 1)", "Polling", 0 },
+	{ "interval", "DURATION", set_duration, FIELD(interval_ms), 1,
+	  TS_INTERVAL_MAX_MS, NULL, NULL, "10s",
+	  "time between polls: N[ms|s|m|h]", NULL, 0 },
+	{ "count", "N", set_uint, FIELD(count), 1, TS_COUNT_MAX, NULL, NULL,
+	  NULL, "stop after N polls (default: until SIGINT/SIGTERM)", NULL,
+	  0 },
+	{ "family", "F", set_enum, FIELD(families), 0, 0, family_names,
+	  family_values, "all", "address families: inet, inet6 or all", NULL,
+	  0 },
+	{ "states", "LIST", set_states, FIELD(states), 0, 0, NULL, NULL, "all",
+	  "comma-separated TCP states: established, syn-sent, "
+	  "syn-recv, fin-wait-1, fin-wait-2, time-wait, close, "
+	  "close-wait, last-ack, listen, closing, new-syn-recv, "
+	  "bound-inactive, or all (every real state; bound-inactive "
+	  "must be named: its dump walks the bind table)",
+	  NULL, 0 },
+	{ "attrs", "LIST", set_attrs, FIELD(ext), 0, 0, NULL, NULL, "default",
+	  "attributes to ask for: info, cong, tos, tclass, skmeminfo, "
+	  "vegasinfo (also brings dctcp and bbr info), meminfo; "
+	  "default = all but meminfo. Fewer cost the kernel less.",
+	  NULL, 0 },
+	{ "netns", "SEL", set_netns, FIELD(netns), 0, 0, NULL, NULL, "all",
+	  "all, host, or NAME[,NAME...]: bind-mount names, "
+	  "pid:PID names, host",
+	  "Namespaces", 0 },
+	{ "netns-dirs", "LIST", set_netns_dirs, FIELD(netns_dirs), 1,
+	  TS_MAX_NETNS_DIRS, NULL, NULL, "/run/netns,/run/docker/netns",
+	  "bind-mount directories to scan", NULL, 0 },
+	{ "workers", "N", set_uint, FIELD(workers), 1, NS_MAX_WORKERS, NULL,
+	  NULL, "1", "poll threads sharing the namespaces", NULL, 0 },
+	{ "io-engine", "E", set_enum, FIELD(io_engine), 0, 0, engine_names,
+	  NULL, "syscall",
+	  "syscall, uring, or auto (uring when the kernel allows "
+	  "it, else syscall)",
+	  "I/O engine", 0 },
+	{ "uring-recv-batch", "N", set_uint, FIELD(uring_recv_batch), 1,
+	  RING_BATCH_MAX, NULL, NULL, "64",
+	  "netlink receive buffers of 32 KiB per ring", NULL, 0 },
+	{ "uring-cqe-batch", "N", set_uint, FIELD(uring_cqe_batch), 1,
+	  RING_BATCH_MAX, NULL, NULL, "128", "completions reaped per batch",
+	  NULL, 0 },
+	{ "format", "FMT", set_format, FIELD(format), 0, 0, NULL, NULL, NULL,
+	  "json, protobuf or protobuf-list: the format of "
+	  "destinations without format= (default: json for stdout "
+	  "and file, protobuf-list otherwise)",
+	  "Output", 0 },
+	{ "dest", "URL", set_dest, FIELD(dests), 1, TS_MAX_DESTS, NULL, NULL,
+	  NULL,
+	  "destination, repeatable; every record goes to every "
+	  "destination (default stdout):\n"
+	  "  stdout, null (counts only),\n"
+	  "  file:PATH (append; reopened on SIGHUP),\n"
+	  "  udp://HOST:PORT (HOST: name, IPv4, [IPv6]),\n"
+	  "  unix:PATH (stream), unixgram:PATH (datagram) "
+	  "options: URL?format=FMT&max_bytes=N&max_rows=N\n"
+	  "  &wait_ms=N (&buffer=N for unix:); max_bytes bounds\n"
+	  "  a datagram/frame (udp: 65507, unixgram: the socket's\n"
+	  "  limit, unix: 1 MiB, files: 256 KiB), max_rows its\n"
+	  "  records (1000), wait_ms what a slow peer may cost a\n"
+	  "  poll (udp/unixgram 100, unix 1000), buffer the unix:\n"
+	  "  output buffer (4 MiB)",
+	  NULL, TS_OPT_REPEAT | TS_OPT_SECRET },
+	{ "quiet", NULL, set_flag, FIELD(quiet), 0, 0, NULL, NULL, "false",
+	  "no per-poll summary line on stderr (a poll or an exit "
+	  "that lost records is still reported)",
+	  NULL, 0 },
+	{ "exit-timeout", "DURATION", set_duration, FIELD(exit_timeout_ms), 0,
+	  TS_EXIT_TIMEOUT_MAX_MS, NULL, NULL, "5s",
+	  "the one bound of the whole exit: what destinations "
+	  "still hold gets this long in all; a second SIGTERM "
+	  "ends it at once",
+	  NULL, 0 },
+	{ "config", "FILE", set_string, FIELD(config), 0, 0, NULL, NULL, NULL,
+	  "read options from FILE first (key = value, one long "
+	  "option per line, # comments); the command line wins",
+	  "Configuration", TS_OPT_CLI_ONLY },
+	{ "check-config", NULL, set_flag, FIELD(check_config), 0, 0, NULL,
+	  NULL, NULL,
+	  "validate the options, print the effective configuration "
+	  "(passwords masked) and exit",
+	  NULL, TS_OPT_CLI_ONLY },
+	{ "replay", "FILE", set_string, FIELD(replay), 0, 0, NULL, NULL, NULL,
+	  "decode a netlink capture (pcap, link type 253, e.g. "
+	  "recorded on an nlmon interface; - for stdin) instead of "
+	  "polling",
+	  "Other", 0 },
+	{ "help", NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL, "this text",
+	  NULL, TS_OPT_CLI_ONLY | TS_OPT_EXIT },
+	{ "version", NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL,
+	  "print the version", NULL, TS_OPT_CLI_ONLY | TS_OPT_EXIT },
+};
+
+const unsigned ts_opt_count = sizeof(ts_opt_table) / sizeof(ts_opt_table[0]);
+
+_Static_assert(sizeof(ts_opt_table) / sizeof(ts_opt_table[0]) <= TS_MAX_OPTS,
+	       "TS_MAX_OPTS must cover the option table");
