@@ -2,15 +2,19 @@
 #include "stop.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "timeutil.h"
 
 static int stop_fd = -1;
+static int sig_fd = -1;
+static atomic_uint reopens; /* SIGHUPs not yet taken */
 static atomic_uint requests;	  /* stop requests so far */
 static atomic_uint exit_requests; /* of them, before the exit phase */
 static atomic_int exiting;
@@ -18,10 +22,60 @@ static _Atomic uint64_t exit_deadline_ns;
 
 int ts_stop_init(void)
 {
+	sigset_t set;
+
 	if (stop_fd >= 0)
 		return 0;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	/* blocked before any other thread exists, so every thread inherits
+	 * the mask and the signals only ever reach the signalfd */
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+		return -EINVAL;
+	sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sig_fd < 0)
+		return -errno;
 	stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	return stop_fd < 0 ? -errno : 0;
+	if (stop_fd < 0) {
+		int rc = -errno;
+		close(sig_fd);
+		sig_fd = -1;
+		return rc;
+	}
+	return 0;
+}
+
+int ts_stop_signal_fd(void)
+{
+	return sig_fd;
+}
+
+void ts_stop_read_signals(void)
+{
+	struct signalfd_siginfo si[8];
+	ssize_t n;
+
+	if (sig_fd < 0)
+		return;
+	while ((n = read(sig_fd, si, sizeof(si))) > 0) {
+		for (size_t i = 0; i < (size_t)n / sizeof(si[0]); i++) {
+			if (si[i].ssi_signo == SIGHUP)
+				atomic_fetch_add(&reopens, 1);
+			else
+				ts_stop_request();
+		}
+	}
+}
+
+int ts_stop_take_reopen(void)
+{
+	unsigned v = atomic_load(&reopens);
+
+	while (v && !atomic_compare_exchange_weak(&reopens, &v, 0))
+		;
+	return v > 0;
 }
 
 void ts_stop_request(void)
@@ -77,12 +131,14 @@ int ts_wait_fd(int fd, short events, uint64_t budget_ns, uint64_t *waited_ns)
 {
 	for (;;) {
 		uint64_t now = ts_now_ns(CLOCK_MONOTONIC), left;
-		struct pollfd pfd[2] = {
+		struct pollfd pfd[3] = {
 			{ .fd = fd, .events = events },
 			{ .fd = stop_fd, .events = POLLIN },
+			{ .fd = sig_fd, .events = POLLIN },
 		};
 		int ms, n;
 
+		ts_stop_read_signals();
 		if (cut())
 			return -ECANCELED;
 		if (*waited_ns >= budget_ns)
@@ -98,7 +154,7 @@ int ts_wait_fd(int fd, short events, uint64_t budget_ns, uint64_t *waited_ns)
 		ms = left >= (uint64_t)INT32_MAX * 1000000ull
 			     ? -1
 			     : (int)((left + 999999) / 1000000);
-		n = poll(pfd, 2, ms);
+		n = poll(pfd, 3, ms);
 		*waited_ns += ts_now_ns(CLOCK_MONOTONIC) - now;
 		if (n < 0 && errno != EINTR)
 			return -errno;

@@ -9,6 +9,12 @@
  * ts_stop_exit_begin() starts the exit phase, which has one bound for
  * the whole exit: from then on waits are clipped to that deadline, and
  * only a further stop request (a second SIGTERM) cuts them.
+ * Signals: ts_stop_init() blocks SIGINT, SIGTERM and SIGHUP in the
+ * calling thread (so in every thread made after it: call it first in
+ * main) and reads them from one signalfd, which every ts_wait_fd() also
+ * watches, so a thread blocked on a slow destination still sees a stop.
+ * SIGINT/SIGTERM become stop requests; SIGHUP a reopen request that
+ * ts_stop_take_reopen() hands out once.
  * Thread-safety: every function may be called from any thread.
  */
 #ifndef TS_STOP_H
@@ -16,8 +22,15 @@
 
 #include <stdint.h>
 
-/* 0, or -errno (the eventfd could not be made). Idempotent. */
+/* 0, or -errno (the eventfd or signalfd could not be made). Idempotent. */
 int ts_stop_init(void);
+/* The signalfd (SIGINT, SIGTERM, SIGHUP) for a poll set of one's own:
+ * when it is readable, call ts_stop_read_signals(). */
+int ts_stop_signal_fd(void);
+/* Reads every pending signal of the signalfd and records it. */
+void ts_stop_read_signals(void);
+/* 1 once per SIGHUP received since the last call. */
+int ts_stop_take_reopen(void);
 void ts_stop_request(void);
 /* 1 once a stop was requested. */
 int ts_stop_requested(void);

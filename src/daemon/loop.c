@@ -1,0 +1,187 @@
+/* loop.c - the daemon's event loop (see loop.h). */
+#include "loop.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "../util/stop.h"
+
+int ts_loop_set_interval(struct ts_loop *l, uint64_t interval_ms)
+{
+	struct itimerspec its = {
+		.it_interval = { (time_t)(interval_ms / 1000),
+				 (long)(interval_ms % 1000) * 1000000 },
+	};
+
+	its.it_value = its.it_interval;
+	if (timerfd_settime(l->tfd, 0, &its, NULL) < 0)
+		return -errno;
+	l->interval_ms = interval_ms;
+	return 0;
+}
+
+uint64_t ts_loop_interval_ms(const struct ts_loop *l)
+{
+	return l->interval_ms;
+}
+
+static int watch(struct ts_loop *l, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return fd < 0 || epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) == 0
+		       ? 0
+		       : -errno;
+}
+
+int ts_loop_init(struct ts_loop *l, uint64_t interval_ms)
+{
+	int rc;
+
+	memset(l, 0, sizeof(*l));
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	l->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	l->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	pthread_mutex_init(&l->lock, NULL);
+	if (l->epfd < 0 || l->tfd < 0 || l->efd < 0)
+		rc = -errno;
+	else if ((rc = watch(l, l->tfd)) == 0 && (rc = watch(l, l->efd)) == 0 &&
+		 (rc = watch(l, ts_stop_fd())) == 0 &&
+		 (rc = watch(l, ts_stop_signal_fd())) == 0)
+		rc = ts_loop_set_interval(l, interval_ms);
+	if (rc < 0)
+		ts_loop_release(l);
+	return rc;
+}
+
+void ts_loop_release(struct ts_loop *l)
+{
+	if (!l)
+		return;
+	/* fds of a zeroed or failed loop are 0 or -1: only close what
+	 * init made (it always sets all three) */
+	if (l->epfd > 0)
+		close(l->epfd);
+	if (l->tfd > 0)
+		close(l->tfd);
+	if (l->efd > 0)
+		close(l->efd);
+	l->epfd = l->tfd = l->efd = -1;
+	pthread_mutex_destroy(&l->lock);
+}
+
+int ts_loop_post(struct ts_loop *l, const struct ts_req *r)
+{
+	uint64_t one = 1;
+	int rc = 0;
+
+	pthread_mutex_lock(&l->lock);
+	if (r->kind == TS_REQ_POLL && (l->poll_queued || l->polling)) {
+		l->st.coalesced++;
+	} else if (l->qn == TS_LOOP_QUEUE) {
+		l->st.refused++;
+		rc = -EAGAIN;
+	} else {
+		l->q[(l->qhead + l->qn++) % TS_LOOP_QUEUE] = *r;
+		l->poll_queued |= r->kind == TS_REQ_POLL;
+		l->st.posted++;
+	}
+	pthread_mutex_unlock(&l->lock);
+	if (rc == 0)
+		(void)!write(l->efd, &one, sizeof(one));
+	return rc;
+}
+
+void ts_loop_polling(struct ts_loop *l, int on)
+{
+	pthread_mutex_lock(&l->lock);
+	l->polling = on;
+	pthread_mutex_unlock(&l->lock);
+}
+
+void ts_loop_stats(struct ts_loop *l, struct ts_loop_stats *out)
+{
+	pthread_mutex_lock(&l->lock);
+	*out = l->st;
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* The first queued request, applied: 1 and its event, 0 when the queue
+ * is empty, -1 when it was taken but has no event of its own. */
+static int take_request(struct ts_loop *l, enum ts_event *ev)
+{
+	struct ts_req r;
+
+	pthread_mutex_lock(&l->lock);
+	if (l->qn == 0) {
+		pthread_mutex_unlock(&l->lock);
+		return 0;
+	}
+	r = l->q[l->qhead];
+	l->qhead = (l->qhead + 1) % TS_LOOP_QUEUE;
+	l->qn--;
+	if (r.kind == TS_REQ_POLL)
+		l->poll_queued = 0;
+	pthread_mutex_unlock(&l->lock);
+	switch (r.kind) {
+	case TS_REQ_STOP:
+		ts_stop_request();
+		*ev = TS_EV_STOP;
+		break;
+	case TS_REQ_REOPEN:
+		*ev = TS_EV_REOPEN;
+		break;
+	case TS_REQ_INTERVAL:
+		/* the poster validated it: a failure leaves the old one */
+		if (ts_loop_set_interval(l, r.arg) < 0)
+			return -1;
+		*ev = TS_EV_INTERVAL;
+		break;
+	case TS_REQ_POLL:
+		*ev = TS_EV_POLL;
+		break;
+	}
+	return 1;
+}
+
+/* 1 and TS_EV_TICK when the timer expired (missed ticks counted). */
+static int take_tick(struct ts_loop *l, enum ts_event *ev)
+{
+	uint64_t n;
+
+	if (read(l->tfd, &n, sizeof(n)) != sizeof(n) || n == 0)
+		return 0;
+	l->st.ticks_missed += n - 1;
+	*ev = TS_EV_TICK;
+	return 1;
+}
+
+int ts_loop_wait(struct ts_loop *l, enum ts_event *ev)
+{
+	for (;;) {
+		struct epoll_event e[4];
+		uint64_t v;
+		int rc;
+
+		ts_stop_read_signals();
+		if (ts_stop_requested()) {
+			*ev = TS_EV_STOP;
+			return 0;
+		}
+		if (ts_stop_take_reopen()) {
+			*ev = TS_EV_REOPEN;
+			return 0;
+		}
+		(void)!read(l->efd, &v, sizeof(v));
+		while ((rc = take_request(l, ev)) < 0)
+			;
+		if (rc > 0 || take_tick(l, ev))
+			return 0;
+		if (epoll_wait(l->epfd, e, 4, -1) < 0 && errno != EINTR)
+			return -errno;
+	}
+}

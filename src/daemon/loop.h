@@ -1,0 +1,78 @@
+/*
+ * loop.h - the daemon's one event loop, on the main thread.
+ *
+ * Contract: ts_loop_init() makes a timerfd for the poll ticks (a fixed
+ * rate; a poll longer than the interval skips the ticks it missed), an
+ * eventfd through which other threads post requests, and watches the
+ * stop module's signalfd and stop eventfd (util/stop.h). ts_loop_wait()
+ * blocks until something is due and returns it, one event per call,
+ * stop first, then reopen, interval changes, poll requests, ticks.
+ * ts_loop_post() queues a request from any thread into a bounded queue
+ * (TS_LOOP_QUEUE; -EAGAIN when full); a poll request coalesces with one
+ * already queued and with a poll in progress (ts_loop_polling()), so no
+ * number of clients can queue more than one extra poll.
+ * Thread-safety: ts_loop_post() and ts_loop_polling() from any thread; the
+ * rest from the thread that owns the loop.
+ */
+#ifndef TS_LOOP_H
+#define TS_LOOP_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#define TS_LOOP_QUEUE 32
+
+enum ts_req_kind {
+	TS_REQ_POLL,	 /* poll now */
+	TS_REQ_INTERVAL, /* arg: the new interval in ms */
+	TS_REQ_REOPEN,	 /* reopen file destinations */
+	TS_REQ_STOP,
+};
+
+enum ts_event {
+	TS_EV_STOP,
+	TS_EV_REOPEN,
+	TS_EV_INTERVAL, /* the timer was re-armed: ts_loop_interval_ms() */
+	TS_EV_POLL,	/* a posted poll request */
+	TS_EV_TICK,	/* the interval's tick */
+};
+
+struct ts_req {
+	enum ts_req_kind kind;
+	uint64_t arg;
+};
+
+struct ts_loop_stats {
+	uint64_t ticks_missed; /* ticks skipped by long polls */
+	uint64_t posted;       /* requests accepted */
+	uint64_t coalesced;    /* poll requests merged into another */
+	uint64_t refused;      /* requests refused: queue full */
+};
+
+struct ts_loop {
+	int epfd, tfd, efd;
+	uint64_t interval_ms;
+	pthread_mutex_t lock; /* the queue and the flags below */
+	struct ts_req q[TS_LOOP_QUEUE];
+	unsigned qhead, qn;
+	int poll_queued, polling;
+	struct ts_loop_stats st;
+};
+
+/* The first tick comes one interval after init. 0 or -errno. */
+int ts_loop_init(struct ts_loop *l, uint64_t interval_ms);
+void ts_loop_release(struct ts_loop *l);
+
+int ts_loop_post(struct ts_loop *l, const struct ts_req *r);
+/* Marks a poll in progress (1) or over (0): poll requests meanwhile
+ * coalesce with it. */
+void ts_loop_polling(struct ts_loop *l, int on);
+/* 0 and the next event, or -errno. */
+int ts_loop_wait(struct ts_loop *l, enum ts_event *ev);
+/* Re-arms the ticks (the next one interval from now). 0 or -errno. */
+int ts_loop_set_interval(struct ts_loop *l, uint64_t interval_ms);
+uint64_t ts_loop_interval_ms(const struct ts_loop *l);
+/* A copy of the counters (any thread). */
+void ts_loop_stats(struct ts_loop *l, struct ts_loop_stats *out);
+
+#endif
