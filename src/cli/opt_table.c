@@ -12,7 +12,8 @@
 #include "../util/list.h"
 #include "../util/parse.h"
 
-#define FIELD(f) offsetof(struct ts_options, f), sizeof(((struct ts_options *)0)->f)
+#define FIELD(f)                                                               \
+	offsetof(struct ts_options, f), sizeof(((struct ts_options *)0)->f)
 
 void ts_opt_fmt_duration(uint64_t ms, char *buf, size_t n)
 {
@@ -31,8 +32,7 @@ static void *field(const struct ts_opt *d, struct ts_options *o)
 	return (char *)o + d->off;
 }
 
-static void store_uint(const struct ts_opt *d, struct ts_options *o,
-		       uint64_t v)
+static void store_uint(const struct ts_opt *d, struct ts_options *o, uint64_t v)
 {
 	if (d->size == sizeof(uint64_t))
 		*(uint64_t *)field(d, o) = v;
@@ -102,9 +102,9 @@ static int set_enum(const struct ts_opt *d, const char *val,
 	len = (size_t)snprintf(why, n, "expected");
 	for (unsigned i = 0; d->names[i] && len < n; i++)
 		len += (size_t)snprintf(why + len, n - len, "%s %s",
-					i == 0		   ? ""
+					i == 0		  ? ""
 					: d->names[i + 1] ? ","
-							   : " or",
+							  : " or",
 					d->names[i]);
 	return -EINVAL;
 }
@@ -152,7 +152,8 @@ static int set_states(const struct ts_opt *d, const char *val,
 {
 	(void)d;
 	if (ts_states_parse(val, &o->states) < 0) {
-		snprintf(why, n, "expected TCP state names or all (see --help)");
+		snprintf(why, n,
+			 "expected TCP state names or all (see --help)");
 		return -EINVAL;
 	}
 	return 0;
@@ -238,8 +239,7 @@ static int set_netns_dirs(const struct ts_opt *d, const char *val,
 static const char *const family_names[] = { "inet", "inet6", "all", NULL };
 static const int family_values[] = { POLL_FAM_INET, POLL_FAM_INET6,
 				     POLL_FAM_INET | POLL_FAM_INET6 };
-static const char *const engine_names[] = { "syscall", "uring", "auto",
-					    NULL };
+static const char *const engine_names[] = { "syscall", "uring", "auto", NULL };
 
 const struct ts_opt ts_opt_table[] = {
 	{ "once", NULL, set_flag, FIELD(once), 0, 0, NULL, NULL, "false",
@@ -248,8 +248,7 @@ const struct ts_opt ts_opt_table[] = {
 	  TS_INTERVAL_MAX_MS, NULL, NULL, "10s",
 	  "time between polls: N[ms|s|m|h]", NULL, 0 },
 	{ "count", "N", set_uint, FIELD(count), 1, TS_COUNT_MAX, NULL, NULL,
-	  NULL, "stop after N polls (default: until SIGINT/SIGTERM)", NULL,
-	  0 },
+	  NULL, "stop after N polls (default: until SIGINT/SIGTERM)", NULL, 0 },
 	{ "family", "F", set_enum, FIELD(families), 0, 0, family_names,
 	  family_values, "all", "address families: inet, inet6 or all", NULL,
 	  0 },
@@ -320,8 +319,8 @@ const struct ts_opt ts_opt_table[] = {
 	  "read options from FILE first (key = value, one long "
 	  "option per line, # comments); the command line wins",
 	  "Configuration", TS_OPT_CLI_ONLY },
-	{ "check-config", NULL, set_flag, FIELD(check_config), 0, 0, NULL,
-	  NULL, NULL,
+	{ "check-config", NULL, set_flag, FIELD(check_config), 0, 0, NULL, NULL,
+	  NULL,
 	  "validate the options, print the effective configuration "
 	  "(passwords masked) and exit",
 	  NULL, TS_OPT_CLI_ONLY },
@@ -330,8 +329,8 @@ const struct ts_opt ts_opt_table[] = {
 	  "recorded on an nlmon interface; - for stdin) instead of "
 	  "polling",
 	  "Other", 0 },
-	{ "help", NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL, "this text",
-	  NULL, TS_OPT_CLI_ONLY | TS_OPT_EXIT },
+	{ "help", NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL, "this text", NULL,
+	  TS_OPT_CLI_ONLY | TS_OPT_EXIT },
 	{ "version", NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL,
 	  "print the version", NULL, TS_OPT_CLI_ONLY | TS_OPT_EXIT },
 };

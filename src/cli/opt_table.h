@@ -29,9 +29,9 @@ struct ts_opt {
 	const char *name;    /* long option and config key */
 	const char *metavar; /* NULL: a flag, no value on the command line */
 	ts_opt_set set;
-	size_t off;	     /* field in struct ts_options */
-	size_t size;	     /* its size (numbers) */
-	uint64_t lo, hi;     /* bounds (numbers, durations, list lengths) */
+	size_t off;	 /* field in struct ts_options */
+	size_t size;	 /* its size (numbers) */
+	uint64_t lo, hi; /* bounds (numbers, durations, list lengths) */
 	const char *const *names; /* enum: accepted names, NULL-terminated */
 	const int *values;	  /* enum: the value of each name */
 	const char *def;	  /* default as text (parsed by set), or NULL */

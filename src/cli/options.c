@@ -59,12 +59,11 @@ static void print_bad(FILE *err, const struct ts_opt_src *src,
 		      const struct ts_opt *d, const char *val, const char *why)
 {
 	if (src->file)
-		fprintf(err,
-			"tcpscope: %s:%u: invalid value '%s' for %s: %s\n",
+		fprintf(err, "tcpscope: %s:%u: invalid value '%s' for %s: %s\n",
 			src->file, src->line, val, d->name, why);
 	else
-		fprintf(err, "tcpscope: invalid value '%s' for --%s: %s\n",
-			val, d->name, why);
+		fprintf(err, "tcpscope: invalid value '%s' for --%s: %s\n", val,
+			d->name, why);
 }
 
 /* Applies one value of option d (a copy of it is owned by *o). */
@@ -140,7 +139,8 @@ static int on_key(void *arg, const char *section, const char *name,
 	if (c->rc < 0)
 		return 1; /* one message: the first bad line */
 	if (section[0]) {
-		fprintf(c->err, "tcpscope: %s:%u: sections are not used: [%s]\n",
+		fprintf(c->err,
+			"tcpscope: %s:%u: sections are not used: [%s]\n",
 			c->src.file, c->src.line, section);
 		c->rc = -EINVAL;
 	} else if (!d || (d->flags & TS_OPT_CLI_ONLY)) {
@@ -197,8 +197,7 @@ static void make_long_opts(struct option *lo)
 }
 
 /* First pass: only --config, so that the file comes before the rest. */
-static const char *find_config(int argc, char **argv,
-			       const struct option *lo)
+static const char *find_config(int argc, char **argv, const struct option *lo)
 {
 	const char *path = NULL;
 	int c;
@@ -206,7 +205,8 @@ static const char *find_config(int argc, char **argv,
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1)
-		if (c >= 256 && strcmp(ts_opt_table[c - 256].name, "config") == 0)
+		if (c >= 256 &&
+		    strcmp(ts_opt_table[c - 256].name, "config") == 0)
 			path = optarg;
 	return path;
 }
@@ -283,8 +283,8 @@ int ts_options_parse(int argc, char **argv, struct ts_options *o, FILE *out,
 
 /* ---- --help and --check-config ---------------------------------------- */
 
-#define HELP_COL	25
-#define HELP_WIDTH	79
+#define HELP_COL   25
+#define HELP_WIDTH 79
 
 /* Prints one help segment word-wrapped from column HELP_COL; a segment
  * that starts with spaces keeps that indent on its wrapped lines. */

@@ -14,7 +14,7 @@
 
 static int stop_fd = -1;
 static int sig_fd = -1;
-static atomic_uint reopens; /* SIGHUPs not yet taken */
+static atomic_uint reopens;	  /* SIGHUPs not yet taken */
 static atomic_uint requests;	  /* stop requests so far */
 static atomic_uint exit_requests; /* of them, before the exit phase */
 static atomic_int exiting;

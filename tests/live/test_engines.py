@@ -64,7 +64,8 @@ SUMMARY = re.compile(
     r"tcpscope: poll (\d+): (\d+) sockets in [0-9.]+ ms; namespaces (\d+) "
     r"\(\+\d+ -\d+, (\d+) failed, reconcile [0-9.]+ ms\); (\d+) dumps "
     r"\((\d+) failed, (\d+) inconsistent\), (\d+) datagrams, (\d+) unknown "
-    r"attributes(.*)$")
+    r"attributes(?:; ring: (?P<enters>\d+) enters, (?P<busy>\d+) refused "
+    r"\(full\), (?P<bad>\d+) bad completions)?(.*)$")
 FALLBACK = "io_uring not used"
 
 _RE_COUNTER = re.compile(r'"record_counter":(\d+)[,}]')
@@ -103,6 +104,10 @@ class Run:
             self.rc = p.returncode
             err.seek(0)
             self.err = err.read().decode("utf-8", "replace")
+            # the engine in use: uring asked for (or auto) and no fallback
+            eng = args[args.index("--io-engine") + 1] \
+                if "--io-engine" in args else "syscall"
+            self.uring = eng in ("uring", "auto") and FALLBACK not in self.err
             out.seek(0)
             self._parse(out, set(ports))
 
@@ -170,8 +175,16 @@ class Run:
             check(m.group(4) == "0" and m.group(6) == "0",
                   "%s: poll %d: failed namespaces/dumps: %r"
                   % (self.what, i, line))
+            # the ring's counters are shown when the uring engine runs
+            uring = (m.group("enters") is not None)
+            check(uring == self.uring,
+                  "%s: poll %d: ring counters %s: %r" % (
+                      self.what, i, "shown" if uring else "missing", line))
+            check(not uring or (int(m.group("enters")) > 0 and
+                                m.group("bad") == "0"),
+                  "%s: poll %d: ring counters: %r" % (self.what, i, line))
             sent += self.seqs.get(i, 0)
-            check(m.group(10) == "; stdout: %d sent, 0 dropped (0 oversize)"
+            check(m.group(13) == "; stdout: %d sent, 0 dropped (0 oversize)"
                   ", 0 errors" % sent, "%s: poll %d: errors, drops or a "
                   "wrong count sent (%d records so far): %r"
                   % (self.what, i, sent, line))

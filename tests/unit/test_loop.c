@@ -23,7 +23,7 @@ static uint64_t now_ms(void)
 
 static enum ts_event next(struct ts_loop *l, uint64_t *waited_ms)
 {
-	enum ts_event ev = (enum ts_event)-1;
+	enum ts_event ev = (enum ts_event) - 1;
 	uint64_t t0 = now_ms();
 
 	CHECK(ts_loop_wait(l, &ev) == 0);

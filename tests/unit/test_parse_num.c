@@ -42,6 +42,8 @@ static void test_duration(void)
 	CHECK_EQ(ms, 3000);
 	CHECK_EQ(ts_parse_duration_ms("2m", &ms), 0);
 	CHECK_EQ(ms, 120000);
+	CHECK_EQ(ts_parse_duration_ms("24h", &ms), 0);
+	CHECK_EQ(ms, 86400000);
 	ms = 7;
 	const char *bad[] = { "",
 			      "s",
@@ -49,7 +51,7 @@ static void test_duration(void)
 			      "5 s",
 			      "-5s",
 			      "5sec",
-			      "1h",
+			      "1d",
 			      "18446744073709551615s" /* overflows in ms */ };
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		CHECK_EQ(ts_parse_duration_ms(bad[i], &ms), (uint64_t)-EINVAL);

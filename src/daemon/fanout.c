@@ -1,0 +1,60 @@
+/* fanout.c - stamping and fan-out of records (see fanout.h). */
+#include "fanout.h"
+
+#include <string.h>
+#include <unistd.h>
+
+void ts_fanout_init(struct ts_fanout *f, struct sink **sinks, unsigned nsinks)
+{
+	memset(f, 0, sizeof(*f));
+	if (gethostname(f->hostname, sizeof(f->hostname) - 1) < 0)
+		strcpy(f->hostname, "unknown");
+	f->sinks = sinks;
+	f->nsinks = nsinks;
+	pthread_mutex_init(&f->lock, NULL);
+}
+
+void ts_fanout_release(struct ts_fanout *f)
+{
+	if (f)
+		pthread_mutex_destroy(&f->lock);
+}
+
+/* Destinations send through the ring of the thread writing to them. */
+static void use_ring(struct ts_fanout *f, struct ring *ring)
+{
+	for (unsigned i = 0; i < f->nsinks; i++)
+		f->sinks[i]->ring = ring;
+}
+
+void ts_fanout_begin(struct ts_fanout *f, struct ring *ring)
+{
+	use_ring(f, ring);
+}
+
+void ts_fanout_record(struct ts_fanout *f, struct ts_record *rec)
+{
+	rec->hostname = f->hostname;
+	rec->record_counter = ++f->record_counter;
+	for (unsigned i = 0; i < f->nsinks; i++)
+		(void)sink_write(f->sinks[i], rec);
+}
+
+void ts_fanout_batch(struct ts_fanout *f, struct ts_record *recs, size_t n,
+		     struct ring *ring)
+{
+	pthread_mutex_lock(&f->lock);
+	use_ring(f, ring);
+	for (size_t i = 0; i < n; i++)
+		ts_fanout_record(f, &recs[i]);
+	pthread_mutex_unlock(&f->lock);
+}
+
+void ts_fanout_flush(struct ts_fanout *f, struct ring *ring)
+{
+	pthread_mutex_lock(&f->lock);
+	use_ring(f, ring);
+	for (unsigned i = 0; i < f->nsinks; i++)
+		(void)sink_flush(f->sinks[i]);
+	pthread_mutex_unlock(&f->lock);
+}

@@ -1,0 +1,46 @@
+/*
+ * fanout.h - the one place where the daemon-side fields (host name,
+ * record counter) are stamped on a record and the record is handed to
+ * every destination.
+ *
+ * Contract: ts_fanout_record() is the per-record path: no allocation, no
+ * log. Records from several poll threads are delivered in batches under
+ * the fanout's lock (the destinations are single-threaded), so the lock
+ * is taken once per batch, never per record. `ring` is the calling
+ * thread's io_uring (NULL: syscalls), passed on to the destinations
+ * once per batch or poll.
+ * The fanout does not own the sinks.
+ * Thread-safety: ts_fanout_batch() from any thread; ts_fanout_record()
+ * by the only thread delivering (one worker), or under ts_fanout_lock().
+ */
+#ifndef TS_FANOUT_H
+#define TS_FANOUT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "../record/record.h"
+#include "../sink/sink.h"
+
+struct ring;
+
+struct ts_fanout {
+	char hostname[256];
+	uint64_t record_counter; /* unique over the daemon's life */
+	struct sink **sinks;
+	unsigned nsinks;
+	pthread_mutex_t lock;
+};
+
+void ts_fanout_init(struct ts_fanout *f, struct sink **sinks, unsigned nsinks);
+void ts_fanout_release(struct ts_fanout *f);
+/* The thread that delivers alone names its ring once, before a poll. */
+void ts_fanout_begin(struct ts_fanout *f, struct ring *ring);
+void ts_fanout_record(struct ts_fanout *f, struct ts_record *rec);
+/* n records under the lock, in one go. */
+void ts_fanout_batch(struct ts_fanout *f, struct ts_record *recs, size_t n,
+		     struct ring *ring);
+/* End of a poll: every destination sends what it holds. */
+void ts_fanout_flush(struct ts_fanout *f, struct ring *ring);
+
+#endif

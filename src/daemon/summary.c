@@ -1,0 +1,58 @@
+/* summary.c - stderr summary lines (see summary.h). */
+#include "summary.h"
+
+#include "../util/secret.h"
+
+void ts_summary_sinks(FILE *f, struct sink *const *sinks,
+		      const struct sink_stats *st, unsigned n)
+{
+	char url[512];
+
+	for (unsigned i = 0; i < n; i++) {
+		ts_mask_url(sinks[i]->url, url, sizeof(url));
+		fprintf(f,
+			"; %s: %llu sent, %llu dropped (%llu oversize), "
+			"%llu errors",
+			url, (unsigned long long)st[i].records,
+			(unsigned long long)st[i].dropped,
+			(unsigned long long)st[i].oversize,
+			(unsigned long long)st[i].errors);
+	}
+	fputc('\n', f);
+}
+
+void ts_summary_poll(FILE *f, const struct ts_counters *d,
+		     const struct ts_counters *now, const char *poll_err,
+		     const char *ns_err, struct sink *const *sinks)
+{
+	const uint64_t *c = d->c, *g = d->g;
+
+	fprintf(f,
+		"tcpscope: poll %llu: %llu sockets in %.1f ms; namespaces %llu "
+		"(+%llu -%llu, %llu failed, reconcile %.1f ms); %llu dumps "
+		"(%llu failed, %llu inconsistent), %llu datagrams, "
+		"%llu unknown attributes",
+		(unsigned long long)g[TS_G_POLL_SEQ],
+		(unsigned long long)c[TS_C_RECORDS], g[TS_G_POLL_NS] / 1e6,
+		(unsigned long long)g[TS_G_NAMESPACES],
+		(unsigned long long)c[TS_C_NS_ADDED],
+		(unsigned long long)c[TS_C_NS_REMOVED],
+		(unsigned long long)c[TS_C_NS_FAILED],
+		g[TS_G_RECONCILE_NS] / 1e6, (unsigned long long)c[TS_C_DUMPS],
+		(unsigned long long)c[TS_C_DUMPS_FAILED],
+		(unsigned long long)c[TS_C_DUMP_INTR],
+		(unsigned long long)c[TS_C_DATAGRAMS],
+		(unsigned long long)c[TS_C_UNKNOWN_ATTRS]);
+	if (g[TS_G_URING])
+		fprintf(f,
+			"; ring: %llu enters, %llu refused (full), %llu bad "
+			"completions",
+			(unsigned long long)c[TS_C_RING_ENTERS],
+			(unsigned long long)c[TS_C_RING_BUSY],
+			(unsigned long long)c[TS_C_RING_BAD_CQES]);
+	if (poll_err && *poll_err)
+		fprintf(f, "; error: %s", poll_err);
+	if (ns_err && *ns_err)
+		fprintf(f, "; %s", ns_err);
+	ts_summary_sinks(f, sinks, now->sinks, now->nsinks);
+}
