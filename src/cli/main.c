@@ -11,7 +11,9 @@
  * With several workers, records reach the (single-threaded) sinks in
  * batches under one lock, so the lock is taken once per batch.
  * SIGINT/SIGTERM end the loop after the current poll's output is written;
- * SIGHUP reopens file destinations (log rotation).
+ * SIGHUP reopens file destinations (log rotation). When the only
+ * destination's reader went away (stdout into `head -1`), the loop ends
+ * and tcpscope dies of SIGPIPE, as any filter does.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -133,7 +135,8 @@ static void flush_sinks(struct daemon *d)
 	if (reopen_requested) {
 		reopen_requested = 0;
 		for (unsigned i = 0; i < d->nsinks; i++) {
-			int rc = sink_reopen(d->sinks[i]);
+			char why[256];
+			int rc = sink_reopen(d->sinks[i], why, sizeof(why));
 			/* the old file stays open: records keep landing there
 			 */
 			if (rc < 0)
@@ -141,11 +144,18 @@ static void flush_sinks(struct daemon *d)
 					"tcpscope: cannot reopen %s: %s; "
 					"still writing to the file already "
 					"open\n",
-					d->sinks[i]->url, strerror(-rc));
+					d->sinks[i]->url, why);
 		}
 	}
 	for (unsigned i = 0; i < d->nsinks; i++)
 		(void)sink_flush(d->sinks[i]);
+}
+
+/* The only destination's reader went away: the run ends as a filter's
+ * does (sink.h: sole). */
+static int reader_gone(const struct daemon *d)
+{
+	return d->nsinks == 1 && d->sinks[0]->reader_gone;
 }
 
 static void print_sink_stats(struct daemon *d)
@@ -418,6 +428,8 @@ static int poll_loop_forever(struct daemon *d)
 		rc = poll_all(d, &st);
 		failed = rc < 0 || ns.total == ns.failed;
 		flush_sinks(d);
+		if (reader_gone(d))
+			break;
 		if (!d->opt.quiet || failed) /* a failure is never silent */
 			print_summary(d, d->poll_seq, &st, &ns);
 		if (d->opt.count && d->poll_seq >= d->opt.count)
@@ -470,7 +482,7 @@ static int run_replay(struct daemon *d)
 			d->opt.replay, strerror(-rc));
 		return rc;
 	}
-	if (!d->opt.quiet) {
+	if (!d->opt.quiet && !reader_gone(d)) {
 		fprintf(stderr,
 			"tcpscope: replay %s: %llu packets, %llu dumps, "
 			"%llu sockets, %llu errors, %llu unknown attributes",
@@ -525,9 +537,18 @@ int main(int argc, char **argv)
 		}
 		d.nsinks++;
 	}
+	if (d.nsinks)
+		d.sinks[0]->sole = d.nsinks == 1;
 	rc = d.opt.replay ? run_replay(&d) : run_polls(&d);
 	finish_sinks(&d);
+	int gone = reader_gone(&d);
 	for (unsigned i = 0; i < d.nsinks; i++)
 		sink_free(d.sinks[i]);
+	if (gone) {
+		/* as any filter whose reader left (`tcpscope | head -1`):
+		 * quietly, killed by SIGPIPE (status 141 in a shell) */
+		signal(SIGPIPE, SIG_DFL);
+		raise(SIGPIPE);
+	}
 	return rc < 0 ? 1 : 0;
 }
