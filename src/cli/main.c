@@ -41,7 +41,14 @@ int main(int argc, char **argv)
 	status = rc == -EINVAL ? 2 : rc < 0 ? 1 : 0;
 	if (rc == 0)
 		status = ts_daemon_run(&d) < 0 ? 1 : 0;
+	int gone = ts_daemon_reader_gone(&d);
 	ts_daemon_release(&d);
 	ts_options_release(&opt);
+	if (gone) {
+		/* as any filter whose reader left (`tcpscope | head -1`):
+		 * quietly, killed by SIGPIPE (status 141 in a shell) */
+		signal(SIGPIPE, SIG_DFL);
+		raise(SIGPIPE);
+	}
 	return status;
 }

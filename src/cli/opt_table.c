@@ -294,16 +294,16 @@ const struct ts_opt ts_opt_table[] = {
 	  "destination, repeatable; every record goes to every "
 	  "destination (default stdout):\n"
 	  "  stdout, null (counts only),\n"
-	  "  file:PATH (append; reopened on SIGHUP),\n"
+	  "  file:PATH (append; created 0600; reopened on SIGHUP),\n"
 	  "  udp://HOST:PORT (HOST: name, IPv4, [IPv6]),\n"
-	  "  unix:PATH (stream), unixgram:PATH (datagram) "
-	  "options: URL?format=FMT&max_bytes=N&max_rows=N\n"
-	  "  &wait_ms=N (&buffer=N for unix:); max_bytes bounds\n"
-	  "  a datagram/frame (udp: 65507, unixgram: the socket's\n"
-	  "  limit, unix: 1 MiB, files: 256 KiB), max_rows its\n"
-	  "  records (1000), wait_ms what a slow peer may cost a\n"
-	  "  poll (udp/unixgram 100, unix 1000), buffer the unix:\n"
-	  "  output buffer (4 MiB)",
+	  "  unix:PATH (stream), unixgram:PATH (datagram)\n"
+	  "options: URL?format=FMT&max_bytes=N&max_rows=N&wait_ms=N "
+	  "(&buffer=N for unix:, &mode=0640&follow=1 for file:); "
+	  "max_bytes bounds a datagram/frame (udp: 65507, unixgram: the "
+	  "socket's limit, unix: 1 MiB, files: 256 KiB), max_rows its "
+	  "records (1000), wait_ms what a slow peer may cost a poll "
+	  "(udp/unixgram 100, unix 1000, a pipe: no bound; refused for a "
+	  "regular file), buffer the unix: output buffer (4 MiB)",
 	  NULL, TS_OPT_REPEAT | TS_OPT_SECRET },
 	{ "quiet", NULL, set_flag, FIELD(quiet), 0, 0, NULL, NULL, "false",
 	  "no per-poll summary line on stderr (a poll or an exit "

@@ -28,6 +28,8 @@ int ts_daemon_init(struct ts_daemon *d, const struct ts_options *opt)
 		}
 		d->nsinks++;
 	}
+	if (d->nsinks)
+		d->sinks[0]->sole = d->nsinks == 1;
 	ts_fanout_init(&d->fanout, d->sinks, d->nsinks);
 	rc = ts_loop_init(&d->loop, opt->interval_ms);
 	if (rc < 0) {
@@ -52,13 +54,14 @@ struct ts_metrics *ts_daemon_metrics(struct ts_daemon *d)
 static void reopen_sinks(struct ts_daemon *d)
 {
 	for (unsigned i = 0; i < d->nsinks; i++) {
-		int rc = sink_reopen(d->sinks[i]);
+		char why[256];
+		int rc = sink_reopen(d->sinks[i], why, sizeof(why));
 		/* the old file stays open: records keep landing there */
 		if (rc < 0)
 			fprintf(stderr,
 				"tcpscope: cannot reopen %s: %s; still writing "
 				"to the file already open\n",
-				d->sinks[i]->url, strerror(-rc));
+				d->sinks[i]->url, why);
 	}
 }
 
@@ -117,6 +120,11 @@ static void count_poll(struct ts_daemon *d, const struct poll_stats *st,
 	ts_metrics_publish(&d->metrics, &d->totals);
 }
 
+int ts_daemon_reader_gone(const struct ts_daemon *d)
+{
+	return d->nsinks == 1 && d->sinks[0]->reader_gone;
+}
+
 static void poll_once(struct ts_daemon *d)
 {
 	uint64_t t0 = ts_now_ns(CLOCK_MONOTONIC);
@@ -136,6 +144,8 @@ static void poll_once(struct ts_daemon *d)
 	failed = rc < 0 || ns.total == ns.failed;
 	d->any_failed |= failed;
 	count_poll(d, &st, &ns, t0, failed);
+	if (ts_daemon_reader_gone(d))
+		return; /* quietly, as a filter whose reader left */
 	if (!d->opt->quiet || failed) { /* a failure is never silent */
 		ts_counters_delta(&d->totals, &d->printed, &delta);
 		ts_summary_poll(stderr, &delta, &d->totals,
@@ -152,7 +162,8 @@ static int poll_loop(struct ts_daemon *d)
 
 	if (rc == 0 && !ts_stop_requested())
 		poll_once(d);
-	while (rc == 0 && (o->count == 0 || d->poll_seq < o->count)) {
+	while (rc == 0 && (o->count == 0 || d->poll_seq < o->count) &&
+	       !ts_daemon_reader_gone(d)) {
 		enum ts_event ev;
 		rc = ts_loop_wait(&d->loop, &ev);
 		if (rc < 0 || ev == TS_EV_STOP)
@@ -240,7 +251,7 @@ static int run_replay(struct ts_daemon *d)
 			strerror(-rc));
 		return rc;
 	}
-	if (!d->opt->quiet) {
+	if (!d->opt->quiet && !ts_daemon_reader_gone(d)) {
 		fprintf(stderr,
 			"tcpscope: replay %s: %llu packets, %llu dumps, "
 			"%llu sockets, %llu errors, %llu unknown attributes",

@@ -49,6 +49,10 @@ int ts_daemon_init(struct ts_daemon *d, const struct ts_options *opt);
 int ts_daemon_run(struct ts_daemon *d);
 int ts_daemon_post(struct ts_daemon *d, const struct ts_req *r);
 struct ts_metrics *ts_daemon_metrics(struct ts_daemon *d);
+/* 1 when the only destination's reader went away (stdout into
+ * `head -1`): the run ended, and the caller dies of SIGPIPE as any
+ * filter would (sink.h: sole). */
+int ts_daemon_reader_gone(const struct ts_daemon *d);
 void ts_daemon_release(struct ts_daemon *d);
 
 #endif

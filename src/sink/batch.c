@@ -166,3 +166,36 @@ int batch_add(struct batch *b, const struct ts_record *r)
 	b->cur_rows++;
 	return 0;
 }
+
+size_t batch_whole(enum sink_format fmt, const uint8_t *p, size_t n,
+		   uint32_t *rows)
+{
+	size_t whole = 0;
+
+	*rows = 0;
+	if (fmt == SINK_FMT_JSON) {
+		/* lines: a record's text never holds a raw newline */
+		const uint8_t *q = p, *nl;
+		while ((nl = memchr(q, '\n', n - (size_t)(q - p)))) {
+			q = nl + 1;
+			++*rows;
+		}
+		return (size_t)(q - p);
+	}
+	if (fmt != SINK_FMT_PROTOBUF)
+		return 0; /* one Envelope, and it is not all there */
+	while (whole < n) {
+		uint64_t len = 0;
+		size_t i = whole;
+		for (unsigned sh = 0; i < n && sh < 64; sh += 7) {
+			len |= (uint64_t)(p[i] & 0x7f) << sh;
+			if (!(p[i++] & 0x80))
+				break;
+		}
+		if ((p[i - 1] & 0x80) || len > n - i)
+			break;
+		whole = i + (size_t)len;
+		++*rows;
+	}
+	return whole;
+}

@@ -103,9 +103,9 @@ int sink_finish(struct sink *s)
 	return memcmp(&before, &s->st, sizeof(before)) != 0;
 }
 
-int sink_reopen(struct sink *s)
+int sink_reopen(struct sink *s, char *err, size_t errlen)
 {
-	return s->ops->reopen ? s->ops->reopen(s) : 0;
+	return s->ops->reopen ? s->ops->reopen(s, err, errlen) : 0;
 }
 
 void sink_free(struct sink *s)

@@ -8,8 +8,22 @@
  * per-record hot path: it must not allocate or log, and a record it cannot
  * deliver is counted in st.dropped, never silently lost. sink_flush() runs
  * at the end of every poll: it sends what is batched, never blocks beyond
- * the destination's bound (wait_ms), and logs (rate-limited) what went
- * wrong since the last flush. Every buffer a sink owns has a fixed bound.
+ * the destination's bound (wait_ms), and logs (rate-limited, naming the
+ * errno) what went wrong since the last flush. Every buffer a sink owns
+ * has a fixed bound.
+ * stdout and file: are written as what they are: a regular file blocking
+ * (no record lost while the disk is slow; wait_ms= is refused, a write to
+ * it cannot be bounded), cut back to its last whole record after a short
+ * write, so it never holds a partial one; a pipe, FIFO, terminal or
+ * socket without blocking (a private non-blocking open of the same pipe,
+ * or send(MSG_DONTWAIT)), waiting for it through ts_wait_fd(): without
+ * wait_ms for as long as the reader needs, with wait_ms at most that much
+ * per poll; either way a stop request ends the wait at once, and what was
+ * not written is dropped and counted. A record the reader got part of is
+ * completed first at the next write, so a reader only sees whole records.
+ * Opening a file: never blocks (a FIFO without a reader is refused), does
+ * not follow a symbolic link in the last component unless follow=1, and
+ * creates the file with mode= (default 0600, less the umask).
  * Thread-safety: a sink is used by one thread at a time.
  */
 #ifndef TS_SINK_H
@@ -51,7 +65,8 @@ struct sink_ops {
 	/* Only for sinks without a batch; NULL: records are only counted. */
 	int (*write)(struct sink *s, const struct ts_record *r);
 	int (*flush)(struct sink *s);
-	int (*reopen)(struct sink *s); /* may be NULL */
+	/* may be NULL; on failure `err` says why (the old file stays) */
+	int (*reopen)(struct sink *s, char *err, size_t errlen);
 	/* At exit, before release: deliver what can still be delivered
 	 * within the destination's bound. NULL: flush() is enough. */
 	int (*finish)(struct sink *s);
@@ -71,6 +86,12 @@ struct sink {
 	/* The calling thread's io_uring (uring engine), set by the owner
 	 * before each write or flush; NULL: plain syscalls. */
 	struct ring *ring;
+	/* Set by the owner: this is the only destination, so a reader that
+	 * went away ends the run (reader_gone), as it ends a filter, and is
+	 * not logged. */
+	int sole;
+	/* Set by stdout when its reader went away (EPIPE, ECONNRESET). */
+	int reader_gone;
 	/* rate limit of the flush-time log lines */
 	uint64_t last_log_ns;
 	uint64_t logged_oversize;
@@ -87,8 +108,9 @@ int sink_flush(struct sink *s);
  * completed, so a stream never ends mid-frame) and counts the rest as
  * dropped. Returns 1 when that changed the counters, else 0. */
 int sink_finish(struct sink *s);
-/* Reopens files after log rotation (SIGHUP); a no-op for other sinks. */
-int sink_reopen(struct sink *s);
+/* Reopens files after log rotation (SIGHUP); a no-op for other sinks.
+ * 0, or -errno with a reason in `err` (the file already open is kept). */
+int sink_reopen(struct sink *s, char *err, size_t errlen);
 void sink_free(struct sink *s);
 
 /* "json", "protobuf", "protobuf-list" -> enum; -EINVAL otherwise. */

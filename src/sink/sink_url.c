@@ -50,6 +50,37 @@ const char *sink_format_name(enum sink_format f)
 	}
 }
 
+/* The options of file: alone: 0, -EINVAL (why says what is wrong), or 1
+ * when kv is not one of them. */
+static int file_opt(const char *kv, const char *val, struct sink_url *u,
+		    char *why, size_t len)
+{
+	size_t n = strlen(val);
+
+	if (strcmp(kv, "mode") == 0) {
+		/* octal digits only: "0640", "640"; no setuid/sticky bits */
+		if (n && n <= 4 && strspn(val, "01234567") == n &&
+		    strtoul(val, NULL, 8) <= 0777) {
+			u->mode = (int32_t)strtoul(val, NULL, 8);
+			return 0;
+		}
+		snprintf(why, len,
+			 "mode '%.40s' (expected octal 0..0777, "
+			 "e.g. 0640)",
+			 val);
+		return -EINVAL;
+	}
+	if (strcmp(kv, "follow") == 0) {
+		if (strcmp(val, "0") == 0 || strcmp(val, "1") == 0) {
+			u->follow = val[0] == '1';
+			return 0;
+		}
+		snprintf(why, len, "follow '%.40s' (expected 0 or 1)", val);
+		return -EINVAL;
+	}
+	return 1; /* wait_ms is checked once the file is open (fstat) */
+}
+
 /* One "key=value" (NUL-terminated copy). */
 static int parse_opt(char *kv, struct sink_url *u, const char *url, char *err,
 		     size_t errlen)
@@ -62,6 +93,13 @@ static int parse_opt(char *kv, struct sink_url *u, const char *url, char *err,
 		return fail(err, errlen, url,
 			    "option without '=' (expected key=value)");
 	*val++ = '\0';
+	if (u->kind == SINK_KIND_FILE) {
+		int rc = file_opt(kv, val, u, why, sizeof(why));
+		if (rc == 0)
+			return 0;
+		if (rc < 0)
+			return fail(err, errlen, url, why);
+	}
 	if (strcmp(kv, "format") == 0) {
 		if (sink_format_parse(val, &u->format) == 0)
 			return 0;
@@ -104,7 +142,10 @@ static int parse_opt(char *kv, struct sink_url *u, const char *url, char *err,
 		snprintf(why, sizeof(why),
 			 "unknown option '%.40s' (expected "
 			 "format, max_bytes, max_rows, wait_ms%s)",
-			 kv, u->kind == SINK_KIND_UNIX ? ", buffer" : "");
+			 kv,
+			 u->kind == SINK_KIND_UNIX   ? ", buffer"
+			 : u->kind == SINK_KIND_FILE ? ", mode, follow"
+						     : "");
 	}
 	return fail(err, errlen, url, why);
 }
@@ -183,6 +224,7 @@ int sink_url_parse(const char *url, struct sink_url *out, char *err,
 	memset(&u, 0, sizeof(u));
 	u.format = SINK_FMT_AUTO;
 	u.wait_ms = -1;
+	u.mode = -1;
 	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
 		size_t n = strlen(schemes[i].prefix);
 		if (strncmp(url, schemes[i].prefix, n) == 0 &&

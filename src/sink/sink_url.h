@@ -11,8 +11,10 @@
  * Options: format=json|protobuf|protobuf-list, max_bytes=N (payload bytes
  * per datagram/frame, framing included), max_rows=N (records per payload),
  * buffer=N (unix stream output buffer), wait_ms=N (how long a flush may
- * wait for a slow destination). Unset options are 0 (format: AUTO,
- * wait_ms: -1). Paths run to the first '?'.
+ * wait for a slow destination), and for file: only mode=OCTAL (permissions
+ * of a file tcpscope creates, 0..0777) and follow=0|1 (follow a symbolic
+ * link in the path's last component). Unset options are 0 (format: AUTO,
+ * wait_ms and mode: -1). Paths run to the first '?'.
  * Thread-safety: reentrant.
  */
 #ifndef TS_SINK_URL_H
@@ -28,6 +30,7 @@
 #define SINK_MAX_BYTES_LIMIT (64u << 20)
 #define SINK_MAX_ROWS_LIMIT  1000000u
 #define SINK_WAIT_MS_LIMIT   10000
+#define SINK_FILE_MODE	     0600 /* what a created file: gets */
 
 enum sink_kind {
 	SINK_KIND_STDOUT,
@@ -48,6 +51,8 @@ struct sink_url {
 	uint32_t max_rows;	 /* 0 = destination default */
 	uint32_t buffer;	 /* 0 = destination default */
 	int32_t wait_ms;	 /* -1 = destination default */
+	int32_t mode;		 /* file: -1 = SINK_FILE_MODE */
+	uint8_t follow;		 /* file: 1 = follow a final symlink */
 };
 
 int sink_url_parse(const char *url, struct sink_url *out, char *err,

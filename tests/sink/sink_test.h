@@ -155,11 +155,12 @@ static inline void st_dir_remove(const struct st_dir *d)
 	CHECK_EQ(system(cmd), 0);
 }
 
-/* Runs argv with stdout/stderr to files (NULL: inherit). With
+/* Runs argv with stdout to out_fd (a pipe's end: -1 inherits) or to the
+ * file out_path (NULL: inherit), stderr to err_path (NULL: inherit). With
  * TCPSCOPE_TEST_ENGINE set (meson's *_uring tests), argv gets
  * "--io-engine VALUE" appended: the same test through the other engine. */
-static inline pid_t st_spawn(char *const argv[], const char *out_path,
-			     const char *err_path)
+static inline pid_t st_spawn_fd(char *const argv[], int out_fd,
+				const char *out_path, const char *err_path)
 {
 	const char *engine = getenv("TCPSCOPE_TEST_ENGINE");
 	pid_t pid = fork();
@@ -175,11 +176,11 @@ static inline pid_t st_spawn(char *const argv[], const char *out_path,
 			args[n++] = (char *)engine;
 		}
 		args[n] = NULL;
-		if (out_path) {
-			int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC,
+		if (out_path)
+			out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC,
 				      0644);
-			dup2(fd, 1);
-		}
+		if (out_fd >= 0)
+			dup2(out_fd, 1);
 		if (err_path) {
 			int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC,
 				      0644);
@@ -191,15 +192,21 @@ static inline pid_t st_spawn(char *const argv[], const char *out_path,
 	return pid;
 }
 
-/* Exit status, or -1 after killing it at the deadline. */
-static inline int st_wait(pid_t pid, int timeout_ms)
+static inline pid_t st_spawn(char *const argv[], const char *out_path,
+			     const char *err_path)
+{
+	return st_spawn_fd(argv, -1, out_path, err_path);
+}
+
+/* waitpid's status, or -1 after killing it at the deadline. */
+static inline int st_wait_status(pid_t pid, int timeout_ms)
 {
 	uint64_t end = st_now_ms() + (uint64_t)timeout_ms;
 	int status;
 	for (;;) {
 		pid_t r = waitpid(pid, &status, WNOHANG);
 		if (r == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+			return status;
 		if (st_now_ms() > end) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
@@ -207,6 +214,16 @@ static inline int st_wait(pid_t pid, int timeout_ms)
 		}
 		usleep(10000);
 	}
+}
+
+/* Exit status (128: killed by a signal), or -1 after killing it at the
+ * deadline. */
+static inline int st_wait(pid_t pid, int timeout_ms)
+{
+	int status = st_wait_status(pid, timeout_ms);
+	if (status == -1)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
 /* --- receivers ------------------------------------------------------- */

@@ -313,6 +313,52 @@ static inline int st_summary(const char *err_path, const char *url,
 	return found ? 0 : -1;
 }
 
+/* Sockets polled, summed over the summary lines of stderr. */
+static inline unsigned long long st_polled(const char *err_path, int *polls)
+{
+	FILE *f = fopen(err_path, "r");
+	char line[4096];
+	unsigned long long n = 0, k;
+	*polls = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, "tcpscope: poll ");
+		if (p &&
+		    sscanf(p, "tcpscope: poll %*u: %llu sockets", &k) == 1) {
+			n += k;
+			(*polls)++;
+		}
+	}
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* Lines of stderr that hold `what`. */
+static inline int st_lines_with(const char *err_path, const char *what)
+{
+	FILE *f = fopen(err_path, "r");
+	char line[4096];
+	int n = 0;
+	while (f && fgets(line, sizeof(line), f))
+		n += strstr(line, what) != NULL;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* Waits until stderr shows `n` polls; 0, or -1 at the deadline. */
+static inline int st_wait_polls(const char *err_path, int n, int timeout_ms)
+{
+	uint64_t end = st_now_ms() + (uint64_t)timeout_ms;
+	int polls = 0;
+	while (st_polled(err_path, &polls), polls < n) {
+		if (st_now_ms() > end)
+			return -1;
+		usleep(20000);
+	}
+	return 0;
+}
+
 static inline void st_set_free(struct st_set *s)
 {
 	free(s->text);

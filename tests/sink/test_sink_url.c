@@ -42,6 +42,14 @@ static void test_good(void)
 	      u.kind == SINK_KIND_UNIXGRAM &&
 	      strcmp(u.path, "/run/g.sock") == 0);
 	CHECK(parse("udp://h:1?max_bytes=65507") == 0 && u.max_bytes == 65507);
+	CHECK(parse("file:/x") == 0 && u.mode == -1 && u.follow == 0);
+	CHECK(parse("file:/x?mode=0640&follow=1") == 0 && u.mode == 0640 &&
+	      u.follow == 1);
+	CHECK(parse("file:/x?mode=600&follow=0") == 0 && u.mode == 0600 &&
+	      u.follow == 0);
+	CHECK(parse("file:/x?mode=0") == 0 && u.mode == 0);
+	/* wait_ms is judged once the file is open (a FIFO takes it) */
+	CHECK(parse("file:/x?wait_ms=5") == 0 && u.wait_ms == 5);
 }
 
 static void bad(const char *url, const char *why)
@@ -79,6 +87,14 @@ static void test_bad(void)
 	bad("udp://h:1?format=xml", "format 'xml'");
 	bad("udp://h:1?colour=red", "unknown option 'colour'");
 	bad("udp://h:1?buffer=65536", "unknown option 'buffer'");
+	bad("file:/x?mode=0999", "mode '0999'");
+	bad("file:/x?mode=01777", "mode '01777'");
+	bad("file:/x?mode=", "mode ''");
+	bad("file:/x?mode=rw", "mode 'rw'");
+	bad("file:/x?follow=yes", "follow 'yes'");
+	bad("file:/x?colour=red", "mode, follow");
+	bad("stdout?mode=0600", "unknown option 'mode'");
+	bad("unix:/x?follow=1", "unknown option 'follow'");
 	bad("udp://h:1?format", "without '='");
 	bad("udp://h:1?&", "empty");
 	bad("unix:/x?wait_ms=10001", "wait_ms");
