@@ -25,6 +25,7 @@ int dgram_init(struct dgram *d, struct sink *s, uint32_t max_bytes,
 
 	memset(d, 0, sizeof(*d));
 	d->s = s;
+	d->ready = 1;
 	d->fd = -1;
 	d->wait_ms = wait_ms < 0 ? DGRAM_WAIT_MS : (uint32_t)wait_ms;
 	d->msgs = calloc(DGRAM_MAXPL, sizeof(*d->msgs));
@@ -53,9 +54,11 @@ void dgram_release(struct dgram *d)
 	d->msgs = NULL;
 	d->iov = NULL;
 	d->res = NULL;
-	if (d->fd >= 0)
+	/* a zeroed struct has fd 0, which belongs to someone else */
+	if (d->ready && d->fd >= 0)
 		close(d->fd);
 	d->fd = -1;
+	d->ready = 0;
 }
 
 /* Waits for POLLOUT within what is left of this poll's budget; 0 when
@@ -101,8 +104,8 @@ static void send_round(struct dgram *d, const struct batch_payload *p,
 	int k;
 
 	for (unsigned j = 0; j < m; j++) {
-		d->iov[j] = (struct iovec){ (void *)p[idx[j]].data,
-					    p[idx[j]].len };
+		d->iov[j] =
+			(struct iovec){ (void *)p[idx[j]].data, p[idx[j]].len };
 		d->res[j] = NOT_TRIED;
 	}
 	if (d->s->ring) {

@@ -4,7 +4,9 @@
  * sendmmsg(2) with a bounded wait.
  *
  * Contract: dgram_init() sets up the batch and the mmsghdr table (owned,
- * freed by dgram_release(), which accepts a zeroed struct). dgram_emit()
+ * freed by dgram_release(), which accepts NULL, a zeroed struct (it
+ * closes no fd: fd 0 of a zeroed struct is not the destination's) and a
+ * struct released already). dgram_emit()
  * is the batch's emit(): it sends every payload with MSG_DONTWAIT; on
  * EAGAIN it waits for POLLOUT, at most wait_ms per poll in total, then
  * drops (and counts) what is left. A send error drops that datagram only,
@@ -32,6 +34,7 @@
 
 struct dgram {
 	struct sink *s;
+	int ready;	    /* set by dgram_init(): fd is ours to close */
 	int fd;		    /* -1: not connected (unixgram) */
 	uint32_t wait_ms;   /* per-poll budget for POLLOUT waits */
 	uint64_t waited_ns; /* spent in this poll */
