@@ -2,6 +2,7 @@
 #include "dgram.h"
 
 #include "../engine/ring.h"
+#include "../util/stop.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -61,21 +62,13 @@ void dgram_release(struct dgram *d)
 	d->ready = 0;
 }
 
-/* Waits for POLLOUT within what is left of this poll's budget; 0 when
- * writable, -ETIMEDOUT otherwise. */
+/* Waits for POLLOUT within what is left of this poll's budget (and of
+ * the exit deadline); 0 when writable, -ETIMEDOUT, or -ECANCELED when a
+ * stop request cut the wait. */
 static int wait_writable(struct dgram *d)
 {
-	uint64_t budget = (uint64_t)d->wait_ms * 1000000ull;
-	struct pollfd pfd = { .fd = d->fd, .events = POLLOUT };
-	uint64_t t0;
-	int n;
-
-	if (d->waited_ns >= budget)
-		return -ETIMEDOUT;
-	t0 = dgram_now_ns();
-	n = poll(&pfd, 1, (int)((budget - d->waited_ns + 999999) / 1000000));
-	d->waited_ns += dgram_now_ns() - t0;
-	return n > 0 ? 0 : -ETIMEDOUT;
+	return ts_wait_fd(d->fd, POLLOUT, (uint64_t)d->wait_ms * 1000000ull,
+			  &d->waited_ns);
 }
 
 static int peer_lost(int err)
@@ -161,9 +154,12 @@ void dgram_emit(void *ctx, const struct batch_payload *p, unsigned n)
 		m = again;
 		if (lost) {
 			lose_peer(d);
-		} else if (full && wait_writable(d) < 0) {
-			d->last_err = EAGAIN;
-			break;
+		} else if (full) {
+			int rc = wait_writable(d);
+			if (rc < 0) {
+				d->last_err = rc == -ETIMEDOUT ? EAGAIN : -rc;
+				break;
+			}
 		}
 	}
 	for (unsigned j = 0; j < m; j++) /* not sent: dropped */

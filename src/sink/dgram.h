@@ -8,8 +8,9 @@
  * closes no fd: fd 0 of a zeroed struct is not the destination's) and a
  * struct released already). dgram_emit()
  * is the batch's emit(): it sends every payload with MSG_DONTWAIT; on
- * EAGAIN it waits for POLLOUT, at most wait_ms per poll in total, then
- * drops (and counts) what is left. A send error drops that datagram only,
+ * EAGAIN it waits for POLLOUT, at most wait_ms per poll in total (through
+ * ts_wait_fd(): a stop request cuts the wait, the exit deadline clips it),
+ * then drops (and counts) what is left. A send error drops that datagram only,
  * except a lost peer (unixgram), which drops the rest and asks the owner to
  * reconnect (fd set to -1). dgram_poll_done() resets the per-poll budget.
  * When the sink has a ring (uring engine), the same datagrams go as

@@ -12,27 +12,6 @@
 
 #define POLLS 10
 
-/* "URL: N sent, N dropped (N oversize), N errors" of the last summary */
-static unsigned long long errors_of(const char *epath, const char *url)
-{
-	FILE *f = fopen(epath, "r");
-	char line[4096], pat[512];
-	unsigned long long s, d, o, e = 0;
-
-	snprintf(pat, sizeof(pat), "%s: ", url);
-	while (f && fgets(line, sizeof(line), f)) {
-		char *p = strstr(line, pat);
-		if (p)
-			(void)sscanf(p + strlen(pat),
-				     "%llu sent, %llu dropped (%llu oversize), "
-				     "%llu errors",
-				     &s, &d, &o, &e);
-	}
-	if (f)
-		fclose(f);
-	return e;
-}
-
 int main(void)
 {
 	const char *bin = st_bin();
@@ -78,12 +57,12 @@ int main(void)
 	fprintf(stderr,
 		"%zu records in %d polls; udp: %llu sent, %llu dropped, %llu "
 		"errors; unixgram: %llu sent, %llu dropped, %ld received\n",
-		ref.n, polls, usent, udrop, errors_of(td.epath, udp), gsent,
+		ref.n, polls, usent, udrop, st_errors(td.epath, udp), gsent,
 		gdrop, got);
 	CHECK_EQ(polls, POLLS);
 	CHECK_EQ(usent + udrop, ref.n);
 	CHECK(udrop > 0);
-	CHECK(errors_of(td.epath, udp) > 0);
+	CHECK(st_errors(td.epath, udp) > 0);
 	CHECK_EQ(gsent + gdrop, ref.n);
 	CHECK(gdrop > 0); /* the polls without a receiver */
 	CHECK(gsent > 0); /* reconnected */
