@@ -1,8 +1,12 @@
 /*
  * test_dgram_dead.c - datagram destinations that are not there:
- *  - udp to a loopback port nobody listens on: polling goes on, the
- *    refused sends are counted as errors and their records as dropped,
- *    every record is counted once (sent + dropped = records of the polls);
+ *  - udp to a loopback port nobody listens on (one record per datagram,
+ *    ICMP not rate-limited in the test's namespace): polling goes on,
+ *    every record is counted once (sent + dropped = records of the polls),
+ *    and every datagram the host refused with an ICMP port unreachable is
+ *    counted as an error, in both engines: errors >= records (the kernel
+ *    reports the refusal to a later send, where sendmmsg loses it, or, as
+ *    tcpscope reads them, on the socket's error queue);
  *  - a unixgram receiver that goes away for a few polls and comes back:
  *    tcpscope reconnects, the receiver gets exactly what was counted as
  *    sent, and sent + dropped = records of the polls.
@@ -26,7 +30,10 @@ int main(void)
 	CHECK(st_make_conns(200) >= 400);
 	st_dir_make(&td, "dead", "g.sock");
 	/* a port that was just free: nobody listens on it */
-	int u = st_udp_rx(AF_INET, udp, sizeof(udp), "");
+	/* every port unreachable is sent (no ICMP rate limit here) */
+	FILE *rm = fopen("/proc/sys/net/ipv4/icmp_ratemask", "w");
+	CHECK(rm && fputs("0", rm) >= 0 && fclose(rm) == 0);
+	int u = st_udp_rx(AF_INET, udp, sizeof(udp), "?max_rows=1");
 	CHECK(u >= 0);
 	close(u);
 	snprintf(ugram, sizeof(ugram), "unixgram:%s", td.sock);
@@ -61,8 +68,9 @@ int main(void)
 		gdrop, got);
 	CHECK_EQ(polls, POLLS);
 	CHECK_EQ(usent + udrop, ref.n);
-	CHECK(udrop > 0);
-	CHECK(st_errors(td.epath, udp) > 0);
+	/* each record's datagram was refused, and that is counted once it
+	 * is known, whether the kernel says so to the send or later */
+	CHECK(st_errors(td.epath, udp) >= ref.n);
 	CHECK_EQ(gsent + gdrop, ref.n);
 	CHECK(gdrop > 0); /* the polls without a receiver */
 	CHECK(gsent > 0); /* reconnected */
