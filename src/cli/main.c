@@ -10,7 +10,10 @@
  * poll, and a one-line summary goes to stderr unless --quiet.
  * With several workers, records reach the (single-threaded) sinks in
  * batches under one lock, so the lock is taken once per batch.
- * SIGINT/SIGTERM end the loop after the current poll's output is written;
+ * SIGINT/SIGTERM end the loop after the current poll's output is written
+ * (a stop request cuts the destinations' waits, util/stop.h); then the
+ * exit phase gives every destination's finish one shared deadline
+ * (--exit-timeout), which only a second SIGINT/SIGTERM cuts short.
  * SIGHUP reopens file destinations (log rotation). When the only
  * destination's reader went away (stdout into `head -1`), the loop ends
  * and tcpscope dies of SIGPIPE, as any filter does.
@@ -496,15 +499,22 @@ static int run_replay(struct daemon *d)
 	return 0;
 }
 
-/* What is still buffered goes out; when that changed a destination's
- * counts, the final totals get their own line. */
+/* The exit phase: one deadline (--exit-timeout) for every destination's
+ * finish. What is still buffered goes out; when that changed a
+ * destination's counts, the final totals get their own line, printed even
+ * with --quiet when records were dropped at exit (a loss is never
+ * silent). */
 static void finish_sinks(struct daemon *d)
 {
-	int changed = 0;
+	int changed = 0, lost = 0;
 
-	for (unsigned i = 0; i < d->nsinks; i++)
+	ts_stop_exit_begin(d->opt.exit_timeout_ms);
+	for (unsigned i = 0; i < d->nsinks; i++) {
+		uint64_t dropped = d->sinks[i]->st.dropped;
 		changed |= sink_finish(d->sinks[i]);
-	if (changed && !d->opt.quiet) {
+		lost |= d->sinks[i]->st.dropped != dropped;
+	}
+	if (changed && (!d->opt.quiet || lost)) {
 		fputs("tcpscope: at exit", stderr);
 		print_sink_stats(d);
 	}

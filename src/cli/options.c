@@ -87,7 +87,18 @@ static const char usage[] =
 	"                           bound; refused for a regular file), buffer "
 	"the\n"
 	"                           unix: output buffer (4 MiB)\n"
-	"  --quiet                no per-poll summary line on stderr\n"
+	"  --quiet                no per-poll summary line on stderr (a line\n"
+	"                         that reports a loss is still printed)\n"
+	"  --exit-timeout DURATION\n"
+	"                         the bound of the whole exit, after "
+	"SIGINT/TERM\n"
+	"                         or the last poll: what the destinations "
+	"still\n"
+	"                         hold is sent by then or counted as dropped; "
+	"a\n"
+	"                         second signal ends it at once (default 5s, "
+	"at\n"
+	"                         most 60s)\n"
 	"\n"
 	"Other:\n"
 	"  --replay FILE.pcap     decode a netlink capture (link type 253, "
@@ -118,6 +129,7 @@ enum {
 	OPT_IO_ENGINE,
 	OPT_URING_RECV_BATCH,
 	OPT_URING_CQE_BATCH,
+	OPT_EXIT_TIMEOUT,
 };
 
 static const struct option long_opts[] = {
@@ -137,6 +149,7 @@ static const struct option long_opts[] = {
 	{ "io-engine", required_argument, NULL, OPT_IO_ENGINE },
 	{ "uring-recv-batch", required_argument, NULL, OPT_URING_RECV_BATCH },
 	{ "uring-cqe-batch", required_argument, NULL, OPT_URING_CQE_BATCH },
+	{ "exit-timeout", required_argument, NULL, OPT_EXIT_TIMEOUT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -236,6 +249,15 @@ static int apply(int c, const char *arg, struct ts_options *o, FILE *out,
 				   "expected N[ms|s|m], N > 0 (e.g. 500ms, "
 				   "10s, 1m)");
 		return 0;
+	case OPT_EXIT_TIMEOUT: {
+		uint64_t ms;
+		if (ts_parse_duration_ms(arg, &ms) < 0 || ms > SINK_EXIT_MAX_MS)
+			return bad(err, "exit-timeout", arg,
+				   "expected N[ms|s|m] up to 60s (e.g. 500ms, "
+				   "5s)");
+		o->exit_timeout_ms = ms;
+		return 0;
+	}
 	case OPT_COUNT:
 		if (ts_parse_u64(arg, 1, UINT64_MAX, &o->count) < 0)
 			return bad(err, "count", arg, "expected a number > 0");
@@ -330,6 +352,7 @@ int ts_options_parse(int argc, char **argv, struct ts_options *o, FILE *out,
 	o->io_engine = TS_ENGINE_SYSCALL;
 	o->uring_recv_batch = RING_RECV_BATCH;
 	o->uring_cqe_batch = RING_CQE_BATCH;
+	o->exit_timeout_ms = 5000;
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {

@@ -36,6 +36,7 @@ struct ts_options {
 	int io_engine;	  /* TS_ENGINE_* */
 	unsigned uring_recv_batch;
 	unsigned uring_cqe_batch;
+	uint64_t exit_timeout_ms; /* the whole exit's bound (default 5 s) */
 };
 
 enum { TS_ENGINE_SYSCALL, TS_ENGINE_URING, TS_ENGINE_AUTO };
