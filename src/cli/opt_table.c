@@ -311,9 +311,9 @@ const struct ts_opt ts_opt_table[] = {
 	  NULL, 0 },
 	{ "exit-timeout", "DURATION", set_duration, FIELD(exit_timeout_ms), 0,
 	  TS_EXIT_TIMEOUT_MAX_MS, NULL, NULL, "5s",
-	  "the one bound of the whole exit: what destinations "
-	  "still hold gets this long in all; a second SIGTERM "
-	  "ends it at once",
+	  "the bound of the whole exit, after SIGINT/SIGTERM or the "
+	  "last poll: what the destinations still hold is sent by then or "
+	  "counted as dropped; a second signal ends it at once",
 	  NULL, 0 },
 	{ "config", "FILE", set_string, FIELD(config), 0, 0, NULL, NULL, NULL,
 	  "read options from FILE first (key = value, one long "

@@ -30,7 +30,7 @@
 /* Bounds, shared by the checks and the messages that name them. */
 #define TS_INTERVAL_MAX_MS     (24ull * 3600 * 1000)
 #define TS_COUNT_MAX	       1000000000ull
-#define TS_EXIT_TIMEOUT_MAX_MS 60000ull
+#define TS_EXIT_TIMEOUT_MAX_MS SINK_EXIT_MAX_MS /* sink.h */
 
 struct ts_options {
 	int once;

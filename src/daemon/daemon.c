@@ -266,18 +266,23 @@ static int run_replay(struct ts_daemon *d)
 	return 0;
 }
 
-/* What is still buffered goes out within the one exit bound; when that
- * changed a destination's counts, the final totals get their own line. */
+/* The exit phase: one deadline (--exit-timeout) for every destination's
+ * finish. What is still buffered goes out; when that changed a
+ * destination's counts, the final totals get their own line. */
 static void finish_sinks(struct ts_daemon *d)
 {
-	int changed = 0;
+	int changed = 0, lost = 0;
 
 	ts_stop_exit_begin(d->opt->exit_timeout_ms);
-	for (unsigned i = 0; i < d->nsinks; i++)
+	for (unsigned i = 0; i < d->nsinks; i++) {
+		uint64_t dropped = d->sinks[i]->st.dropped;
 		changed |= sink_finish(d->sinks[i]);
+		lost |= d->sinks[i]->st.dropped != dropped;
+	}
 	copy_sinks(d, &d->totals);
 	ts_metrics_publish(&d->metrics, &d->totals);
-	if (changed && !d->opt->quiet) {
+	/* a loss is never silent: printed with --quiet too */
+	if (changed && (!d->opt->quiet || lost)) {
 		fputs("tcpscope: at exit", stderr);
 		ts_summary_sinks(stderr, d->sinks, d->totals.sinks, d->nsinks);
 	}

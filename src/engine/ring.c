@@ -1,6 +1,7 @@
 /* ring.c - the per-thread io_uring: table, dispatch, buffers (see ring.h). */
 #include "ring.h"
 
+#include "../util/stop.h"
 #include "../util/timeutil.h"
 
 #include <assert.h>
@@ -11,6 +12,7 @@
 
 /* a synchronous send that has not completed by then is cancelled */
 #define SYNC_TIMEOUT_MS 5000
+#define SYNC_SLICE_MS	50 /* how soon a stop request is seen */
 #define SEND_CHUNK	64
 
 struct ring_req *ring_req_get(struct ring *r, enum ring_op op, ring_cqe_fn fn,
@@ -211,10 +213,16 @@ int ring_reap(struct ring *r, int timeout_ms)
 	}
 }
 
-/* Waits until qs[0..k) completed, keeping other completions for later. */
+/* Waits until qs[0..k) completed, keeping other completions for later.
+ * Sends (MSG_DONTWAIT) complete inline; whatever does not is cancelled
+ * after SYNC_TIMEOUT_MS, or at once on a stop request: the wait goes in
+ * slices so that one is seen without EINTR (the ring is not used in the
+ * exit phase, so any stop request cuts). */
 static int wait_sync(struct ring *r, struct ring_req **qs, unsigned k)
 {
 	struct ring_cqe_copy own[SEND_CHUNK];
+	uint64_t deadline = ts_now_ns(CLOCK_MONOTONIC) +
+			    (uint64_t)SYNC_TIMEOUT_MS * 1000000ull;
 	int cancelled = 0, rc = 0;
 
 	r->sync_depth++;
@@ -224,18 +232,19 @@ static int wait_sync(struct ring *r, struct ring_req **qs, unsigned k)
 			left += !qs[i]->done;
 		if (!left)
 			break;
-		rc = enter(r, SYNC_TIMEOUT_MS);
-		if (rc == -EINTR)
-			continue;
-		if (rc < 0)
+		rc = enter(r, SYNC_SLICE_MS);
+		if (rc < 0 && rc != -EINTR)
 			break;
-		if (rc == 0 && !cancelled) {
+		rc = 0;
+		reap_ready(r, own, SEND_CHUNK);
+		/* after the reap: only what is still in flight is cancelled */
+		if (!cancelled && (ts_stop_requested() ||
+				   ts_now_ns(CLOCK_MONOTONIC) >= deadline)) {
 			for (unsigned i = 0; i < k; i++)
 				if (!qs[i]->done)
 					(void)ring_cancel(r, qs[i]);
 			cancelled = 1;
 		}
-		reap_ready(r, own, SEND_CHUNK);
 	}
 	r->sync_depth--;
 	return rc < 0 ? rc : 0;

@@ -21,7 +21,9 @@
  *    completion (or the timeout) and calls each request's callback. A
  *    synchronous wait (ring_send_batch) takes only its own completions and
  *    keeps the others, in order, for the next ring_reap(), so a callback is
- *    never re-entered from a sink sending in the middle of one.
+ *    never re-entered from a sink sending in the middle of one. What it
+ *    waits for is cancelled after 5 s, or at once when a stop is requested
+ *    (util/stop.h; seen within 50 ms, without relying on EINTR).
  *  - ring_release() cancels every request in flight and drains their
  *    completions before any buffer is freed. NULL is fine.
  * Thread-safety: one thread (the ring's creator) per ring.

@@ -42,6 +42,10 @@ enum sink_format {
 				   protobuf-list otherwise */
 };
 
+/* The bound of --exit-timeout, and of sink_finish() without an exit
+ * phase. */
+#define SINK_EXIT_MAX_MS 60000
+
 struct sink_stats {
 	uint64_t records;  /* records accepted and delivered */
 	uint64_t bytes;	   /* bytes delivered */
@@ -68,7 +72,7 @@ struct sink_ops {
 	/* may be NULL; on failure `err` says why (the old file stays) */
 	int (*reopen)(struct sink *s, char *err, size_t errlen);
 	/* At exit, before release: deliver what can still be delivered
-	 * within the destination's bound. NULL: flush() is enough. */
+	 * by the exit deadline (see sink_finish). NULL: flush() is enough. */
 	int (*finish)(struct sink *s);
 	void (*release)(struct sink *s);
 };
@@ -104,9 +108,13 @@ int sink_new(const char *url, enum sink_format format, struct sink **out,
 	     char *err, size_t errlen);
 int sink_write(struct sink *s, const struct ts_record *r);
 int sink_flush(struct sink *s);
-/* At exit: sends what is still buffered (a frame the peer got part of is
- * completed, so a stream never ends mid-frame) and counts the rest as
- * dropped. Returns 1 when that changed the counters, else 0. */
+/* At exit, after ts_stop_exit_begin() (util/stop.h): sends what is still
+ * buffered, every wait ending at the one exit deadline shared by all
+ * destinations (or at a further stop request; SINK_EXIT_MAX_MS without
+ * an exit phase), and counts the rest as dropped. A unix stream whose
+ * peer has not taken the whole of a started frame by then ends mid-frame:
+ * that frame's records are dropped, the cut is counted as an error and
+ * said on stderr. Returns 1 when that changed the counters, else 0. */
 int sink_finish(struct sink *s);
 /* Reopens files after log rotation (SIGHUP); a no-op for other sinks.
  * 0, or -errno with a reason in `err` (the file already open is kept). */

@@ -42,7 +42,6 @@
 #define STREAM_MAX_BYTES (256 * 1024)
 #define STREAM_MAX_ROWS	 1000
 #define STREAM_MAXPL	 256
-#define STREAM_FINISH_MS 1000 /* at exit, to complete a started record */
 
 enum stream_kind {
 	STREAM_NULL,	 /* null: nothing is written */
@@ -543,22 +542,18 @@ static int stream_flush(struct sink *s)
 		       : 0;
 }
 
-/* At exit: one more flush within the bound; closing then would leave a
- * reader half a record, so the payload it got part of gets up to
- * STREAM_FINISH_MS more (as a unix: frame does), then what is left of it
- * will never be written. */
+/* At exit: what is held, and the rest of a record the reader got part
+ * of, get what is left of the one exit deadline (every wait is clipped to
+ * it, util/stop.h), whatever wait_ms is; then what is left is dropped. */
 static int stream_finish(struct sink *s)
 {
 	struct stream *st = s->priv;
-	uint64_t budget = st->budget_ns;
 
+	st->budget_ns = UINT64_MAX;
+	st->waited_ns = 0;
 	(void)stream_flush(s);
-	if (st->pend_len && budget < STREAM_FINISH_MS * 1000000ull) {
-		st->budget_ns = STREAM_FINISH_MS * 1000000ull;
+	if (st->pend_len)
 		(void)put_pending(st);
-		st->budget_ns = budget;
-		st->waited_ns = 0;
-	}
 	drop_pending(st);
 	return 0;
 }

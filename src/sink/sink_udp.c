@@ -3,12 +3,16 @@
  *
  * The host is resolved once at startup (names, IPv4 and [IPv6] literals);
  * the socket is connected, so a datagram is one sendmmsg entry with no
- * address, and the kernel reports ICMP errors back to us. A datagram is at
- * most max_bytes (default and ceiling 65507, the IPv4 UDP maximum, used for
- * IPv6 as well so one setting fits both).
+ * address, and the kernel reports ICMP errors back to us: each report on
+ * the socket's error queue (IP_RECVERR) is counted as an error. A record
+ * counted as sent was accepted by the kernel; whether the peer got it,
+ * UDP does not say (a closed port shows as errors, not as drops). A
+ * datagram is at most max_bytes (default and ceiling 65507, the IPv4 UDP
+ * maximum, used for IPv6 as well so one setting fits both).
  */
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +26,21 @@
 /* Enough for a poll's burst of datagrams: sends never wait on loopback. */
 #define UDP_SNDBUF (4 * 1024 * 1024)
 
-static int udp_connect(const struct sink_url *u, char *err, size_t errlen)
+/* ICMP errors of the peer's host (port unreachable...) come back on the
+ * error queue, one report per datagram, instead of only as the pending
+ * error that refuses the next send (which sendmmsg then loses). */
+static int want_icmp(int fd, int family)
+{
+	int one = 1;
+
+	return setsockopt(fd, family == AF_INET6 ? SOL_IPV6 : SOL_IP,
+			  family == AF_INET6 ? IPV6_RECVERR : IP_RECVERR, &one,
+			  sizeof(one)) == 0;
+}
+
+/* The connected socket, or -errno; *recverr: ICMP reports are queued. */
+static int udp_connect(const struct sink_url *u, char *err, size_t errlen,
+		       int *recverr)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM,
 				  .ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG };
@@ -47,8 +65,10 @@ static int udp_connect(const struct sink_url *u, char *err, size_t errlen)
 			saved = errno;
 			continue;
 		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+			*recverr = want_icmp(fd, ai->ai_family);
 			break;
+		}
 		saved = errno;
 		close(fd);
 		fd = -1;
@@ -75,7 +95,7 @@ static int udp_open(struct sink *s, const struct sink_url *u, char *err,
 	rc = dgram_init(d, s, u->max_bytes ? u->max_bytes : SINK_UDP_MAX_BYTES,
 			u->max_rows, u->wait_ms);
 	if (rc == 0) {
-		rc = udp_connect(u, err, errlen);
+		rc = udp_connect(u, err, errlen, &d->recverr);
 		d->fd = rc;
 	}
 	if (rc < 0) {
@@ -91,12 +111,20 @@ static int udp_open(struct sink *s, const struct sink_url *u, char *err,
 static int udp_flush(struct sink *s)
 {
 	struct dgram *d = s->priv;
-	uint64_t dropped = s->st.dropped;
+	uint64_t dropped = s->st.dropped, icmp = d->icmp_errors;
 
 	batch_flush(&d->b);
+	/* the reports for this poll's last datagrams (or late ones) */
+	(void)dgram_read_icmp(d, NULL, 0);
 	dgram_poll_done(d);
 	if (s->st.dropped != dropped && d->last_err)
 		sink_log_limited(s, "datagrams dropped: %s",
+				 strerror(d->last_err));
+	else if (d->icmp_errors != icmp)
+		sink_log_limited(s,
+				 "%llu datagram(s) sent but refused by the "
+				 "peer's host: %s",
+				 (unsigned long long)(d->icmp_errors - icmp),
 				 strerror(d->last_err));
 	d->last_err = 0;
 	return s->st.dropped != dropped ? -EIO : 0;

@@ -9,7 +9,11 @@
  * non-blocking send(); partial writes resume where they stopped. When the
  * buffer cannot take a frame we wait for POLLOUT within the poll's budget
  * (wait_ms), then drop the frame (counted), so a peer that stops reading
- * costs at most wait_ms per poll and `buffer` bytes of memory.
+ * costs at most wait_ms per poll and `buffer` bytes of memory. Waits go
+ * through ts_wait_fd(): a stop request cuts them at once.
+ * At exit (finish), the buffered frames have until the one exit deadline
+ * (--exit-timeout) instead; a frame the peer got only part of by then is
+ * cut (the stream ends mid-frame), counted as an error and said.
  * When the peer goes away, the one frame it got only part of is dropped;
  * the frames not yet started go to the next connection, so a reader only
  * ever sees whole frames. Reconnects: at once, then with a backoff
@@ -26,6 +30,7 @@
 #include <unistd.h>
 
 #include "../engine/ring.h"
+#include "../util/stop.h"
 #include "batch.h"
 #include "dgram.h"
 #include "sink.h"
@@ -36,7 +41,6 @@
 #define UNIX_MAX_ROWS  1000
 #define UNIX_WAIT_MS   1000
 #define UNIX_FRAMES    4096
-#define FINISH_MS      1000 /* at exit, to complete a started frame */
 #define BACKOFF_MIN_NS (100ull * 1000000ull)
 #define BACKOFF_MAX_NS (5000ull * 1000000ull)
 
@@ -176,32 +180,28 @@ static int drain(struct ustream *u)
 	return 0;
 }
 
-/* Drains, waiting for POLLOUT within the poll's budget, until `need`
- * bytes are free (or everything is written when need == SIZE_MAX). */
-static void drain_wait(struct ustream *u, size_t need)
+/* Drains, waiting for POLLOUT within the poll's budget (ts_wait_fd: a
+ * stop request cuts the wait, the exit deadline clips it), until `need`
+ * bytes are free (SIZE_MAX: until everything is written). 0 when done,
+ * else why it stopped: -ENOTCONN, -ETIMEDOUT, -ECANCELED or -errno. */
+static int drain_wait(struct ustream *u, size_t need)
 {
 	for (;;) {
 		int rc = drain(u);
-		if (rc == 0 || rc == -ENOTCONN ||
-		    u->cap - (u->tail - u->head) >= need)
-			return;
-		if (u->waited_ns >= u->budget_ns)
-			return;
-		struct pollfd pfd = { .fd = u->fd, .events = POLLOUT };
-		uint64_t t0 = dgram_now_ns();
-		int ms =
-			(int)((u->budget_ns - u->waited_ns + 999999) / 1000000);
-		int pr = poll(&pfd, 1, ms);
-		u->waited_ns += dgram_now_ns() - t0;
-		if (pr == 0)
-			return;
+		if (rc == -ENOTCONN)
+			return rc;
+		if (rc == 0 || u->cap - (u->tail - u->head) >= need)
+			return 0;
+		rc = ts_wait_fd(u->fd, POLLOUT, u->budget_ns, &u->waited_ns);
+		if (rc < 0)
+			return rc;
 	}
 }
 
 static void enqueue(struct ustream *u, const struct batch_payload *p)
 {
 	if (u->fq_n == UNIX_FRAMES || u->cap - (u->tail - u->head) < p->len)
-		drain_wait(u, p->len);
+		(void)drain_wait(u, p->len);
 	if (u->fq_n == UNIX_FRAMES || u->cap - (u->tail - u->head) < p->len) {
 		u->s->st.dropped += p->rows;
 		return;
@@ -275,7 +275,7 @@ static int unix_flush(struct sink *s)
 	uint64_t dropped = s->st.dropped, lost = u->lost_peer;
 
 	batch_flush(&u->b);
-	drain_wait(u, SIZE_MAX);
+	(void)drain_wait(u, SIZE_MAX);
 	u->waited_ns = 0;
 	if (u->lost_peer != lost)
 		sink_log_limited(s, "peer went away (%s); reconnecting",
@@ -287,38 +287,43 @@ static int unix_flush(struct sink *s)
 	return s->st.dropped != dropped ? -EIO : 0;
 }
 
-/* Drops (counts) the frames the peer has not started to receive. */
-static void drop_unstarted(struct ustream *u)
+/* What is still buffered will never be sent: dropped (counted). When the
+ * peer got part of a frame, the stream ends mid-frame once the socket is
+ * closed: that is counted as an error and said, whatever --quiet. */
+static void give_up(struct ustream *u, int why)
 {
-	while (u->fq_n > (u->sent ? 1u : 0u)) {
-		struct frame *f =
-			&u->fq[(u->fq_first + u->fq_n - 1) % UNIX_FRAMES];
-		u->tail -= f->len;
-		u->s->st.dropped += f->rows;
-		u->fq_n--;
+	if (u->fq_n && u->sent) {
+		const struct frame *f = &u->fq[u->fq_first];
+		u->s->st.errors++;
+		fprintf(stderr,
+			"tcpscope: %s: stream ends mid-frame: %zu of the %u "
+			"bytes of a frame (%u records) could not be sent %s "
+			"(the peer reads too slowly)\n",
+			u->s->url, (size_t)f->len - u->sent, f->len, f->rows,
+			why == -ECANCELED ? "before a second stop request"
+					  : "within the exit timeout");
 	}
-	if (u->fq_n == 0)
-		u->head = u->tail = 0;
+	u->sent = 0;
+	while (u->fq_n)
+		pop_frame(u, 0);
 }
 
+/* At exit: everything buffered, the frame the peer got part of first, has
+ * until the one exit deadline (ts_stop_exit_begin) instead of the per-poll
+ * budget; what is left then is given up. */
 static int unix_finish(struct sink *s)
 {
 	struct ustream *u = s->priv;
-
 	uint64_t budget = u->budget_ns;
+	int rc;
 
+	u->budget_ns = (uint64_t)SINK_EXIT_MAX_MS * 1000000ull;
+	u->waited_ns = 0;
 	batch_flush(&u->b);
-	u->waited_ns = 0;
-	drain_wait(u, SIZE_MAX);
-	/* closing now would end the stream mid-frame: the frame the peer
-	 * got part of, and only that one, gets up to FINISH_MS more */
-	drop_unstarted(u);
-	u->waited_ns = 0;
-	u->budget_ns = FINISH_MS * 1000000ull;
-	drain_wait(u, SIZE_MAX);
+	rc = drain_wait(u, SIZE_MAX);
 	u->budget_ns = budget;
-	while (u->fq_n) /* what is left will never be sent */
-		pop_frame(u, 0);
+	u->waited_ns = 0;
+	give_up(u, rc);
 	return 0;
 }
 
@@ -328,7 +333,10 @@ static void unix_release(struct sink *s)
 
 	if (!u)
 		return;
-	unix_finish(s);
+	/* no waits: finish() had its chance; what is left is counted */
+	u->budget_ns = 0;
+	batch_flush(&u->b);
+	give_up(u, -ETIMEDOUT);
 	if (u->fd >= 0)
 		close(u->fd);
 	batch_release(&u->b);

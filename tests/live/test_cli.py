@@ -51,6 +51,10 @@ BAD = [
     (["--frobnicate"], "--frobnicate"),
     (["--once", "stray"], "stray"),
     (["--interval"], "--interval"),
+    (["--exit-timeout", "61s"], "61s"),
+    (["--exit-timeout", "2m"], "2m"),
+    (["--exit-timeout", "5x"], "5x"),
+    (["--exit-timeout", "-1s"], "-1s"),
 ]
 
 
@@ -144,6 +148,10 @@ def check_count_interval():
           % len(err.splitlines()))
     check({d.get("poll_seq") for d in parse_lines(out)} <= {1},
           "--once produced a poll_seq other than 1")
+    # --exit-timeout: its bounds are accepted (60s is the most)
+    for v in ("0", "60s", "1m", "250ms"):
+        rc, out, err = run(["--once", "--quiet", "--exit-timeout", v] + SMALL)
+        check(rc == 0, "--exit-timeout %s: exit %d: %s" % (v, rc, err))
 
 
 def check_stop_signal(sig):

@@ -333,14 +333,46 @@ static inline unsigned long long st_polled(const char *err_path, int *polls)
 	return n;
 }
 
-/* Lines of stderr that hold `what`. */
-static inline int st_lines_with(const char *err_path, const char *what)
+/* The errors of the last summary line naming url ("URL: N sent, N dropped
+ * (N oversize), N errors"); 0 when there is none. */
+static inline unsigned long long st_errors(const char *err_path,
+					   const char *url)
 {
 	FILE *f = fopen(err_path, "r");
+	char line[4096], pat[512];
+	unsigned long long s, d, o, e = 0;
+
+	snprintf(pat, sizeof(pat), "%s: ", url);
+	while (f && fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, pat);
+		if (p)
+			(void)sscanf(p + strlen(pat),
+				     "%llu sent, %llu dropped (%llu oversize), "
+				     "%llu errors",
+				     &s, &d, &o, &e);
+	}
+	if (f)
+		fclose(f);
+	return e;
+}
+
+/* Lines of the file that contain every one of the (NULL-ended) words. */
+static inline int st_lines_with(const char *path, const char *word, ...)
+{
+	FILE *f = fopen(path, "r");
 	char line[4096];
 	int n = 0;
-	while (f && fgets(line, sizeof(line), f))
-		n += strstr(line, what) != NULL;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		va_list ap;
+		int all = 1;
+		va_start(ap, word);
+		for (const char *w = word; w && all;
+		     w = va_arg(ap, const char *))
+			all = strstr(line, w) != NULL;
+		va_end(ap);
+		n += all;
+	}
 	if (f)
 		fclose(f);
 	return n;

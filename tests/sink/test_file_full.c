@@ -94,7 +94,7 @@ static void run(const char *bin, const char *dir, enum sink_format fmt)
 	CHECK_EQ(got, sent);
 	CHECK(dropped > 0);
 	CHECK_EQ(sent + dropped, ref.n);
-	CHECK(st_lines_with(td.epath, strerror(ENOSPC)) >= 1);
+	CHECK(st_lines_with(td.epath, strerror(ENOSPC), NULL) >= 1);
 	free(p);
 	st_set_free(&ref);
 	CHECK(umount2(dir, MNT_DETACH) == 0);

@@ -43,9 +43,9 @@ static int once(const struct st_dir *td, const char *out_path, ...)
 /* stderr is one line holding both strings. */
 static int one_line(const struct st_dir *td, const char *a, const char *b)
 {
-	int lines = st_lines_with(td->epath, "");
-	int both = st_lines_with(td->epath, a) == 1 &&
-		   st_lines_with(td->epath, b) == 1;
+	int lines = st_lines_with(td->epath, "", NULL);
+	int both = st_lines_with(td->epath, a, NULL) == 1 &&
+		   st_lines_with(td->epath, b, NULL) == 1;
 	if (lines != 1 || !both)
 		fprintf(stderr, "expected one line with '%s' and '%s' in %s\n",
 			a, b, td->epath);
@@ -119,8 +119,8 @@ static void fifo_at_sighup(const struct st_dir *td)
 	CHECK(st_wait_polls(td->epath, polls + 2, 3000) == 0);
 	kill(pid, SIGTERM);
 	CHECK_EQ(st_wait(pid, 5000), 0);
-	CHECK_EQ(st_lines_with(td->epath, "cannot reopen"), 1);
-	CHECK_EQ(st_lines_with(td->epath, "FIFO without a reader"), 1);
+	CHECK_EQ(st_lines_with(td->epath, "cannot reopen", NULL), 1);
+	CHECK_EQ(st_lines_with(td->epath, "FIFO without a reader", NULL), 1);
 	CHECK(st_summary(td->epath, url, &sent, &dropped, &polls) == 0);
 	st_set_load(&got, kept, NULL, 0);
 	CHECK(polls >= 3);
