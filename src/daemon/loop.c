@@ -124,8 +124,12 @@ static int take_request(struct ts_loop *l, enum ts_event *ev)
 	r = l->q[l->qhead];
 	l->qhead = (l->qhead + 1) % TS_LOOP_QUEUE;
 	l->qn--;
-	if (r.kind == TS_REQ_POLL)
+	/* the poll it starts is in progress from now: requests posted
+	 * until it ends coalesce with it */
+	if (r.kind == TS_REQ_POLL) {
 		l->poll_queued = 0;
+		l->polling = 1;
+	}
 	pthread_mutex_unlock(&l->lock);
 	switch (r.kind) {
 	case TS_REQ_STOP:
@@ -155,7 +159,10 @@ static int take_tick(struct ts_loop *l, enum ts_event *ev)
 
 	if (read(l->tfd, &n, sizeof(n)) != sizeof(n) || n == 0)
 		return 0;
+	pthread_mutex_lock(&l->lock);
 	l->st.ticks_missed += n - 1;
+	l->polling = 1; /* as for a posted poll */
+	pthread_mutex_unlock(&l->lock);
 	*ev = TS_EV_TICK;
 	return 1;
 }

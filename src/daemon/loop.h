@@ -9,8 +9,10 @@
  * stop first, then reopen, interval changes, poll requests, ticks.
  * ts_loop_post() queues a request from any thread into a bounded queue
  * (TS_LOOP_QUEUE; -EAGAIN when full); a poll request coalesces with one
- * already queued and with a poll in progress (ts_loop_polling()), so no
- * number of clients can queue more than one extra poll.
+ * already queued and with a poll in progress (from the moment
+ * ts_loop_wait() hands out TS_EV_POLL or TS_EV_TICK until
+ * ts_loop_polling(l, 0)), so no number of clients can queue more than one
+ * extra poll.
  * Thread-safety: ts_loop_post() and ts_loop_polling() from any thread; the
  * rest from the thread that owns the loop.
  */

@@ -27,6 +27,7 @@ static enum ts_event next(struct ts_loop *l, uint64_t *waited_ms)
 	uint64_t t0 = now_ms();
 
 	CHECK(ts_loop_wait(l, &ev) == 0);
+	ts_loop_polling(l, 0); /* the poll it started is over at once */
 	if (waited_ms)
 		*waited_ms = now_ms() - t0;
 	return ev;
