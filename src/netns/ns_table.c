@@ -23,7 +23,7 @@ struct ns_entry {
 	int name_pid;	       /* the pid its pid:<pid> name shows */
 	uint64_t name_pid_gen; /* last reconcile that saw name_pid in it */
 	enum ns_src_kind kind;
-	int open_error; /* last failure to open its socket, 0 when open */
+	int open_error;	   /* last failure to open its socket, 0 when open */
 	uint64_t open_gen; /* last reconcile that tried to open it */
 	char name[96];
 	char container_id[65];
@@ -360,6 +360,7 @@ int ns_table_init(struct ns_table *t, const struct ns_table_cfg *cfg)
 	memset(t, 0, sizeof(*t));
 	t->cfg = *cfg;
 	t->rtnl_fd = -1;
+	t->inited = 1;
 	if (t->cfg.nworkers == 0)
 		t->cfg.nworkers = 1;
 	sources_for(t->cfg.select, &t->scan_mounts, &t->scan_proc);
@@ -373,7 +374,9 @@ int ns_table_init(struct ns_table *t, const struct ns_table_cfg *cfg)
 
 void ns_table_release(struct ns_table *t)
 {
-	if (!t)
+	/* a zeroed table's rtnl_fd is 0: stdin (or whatever holds fd 0),
+	 * not ours to close */
+	if (!t || !t->inited)
 		return;
 	for (size_t i = 0; i < t->n; i++)
 		free_entry(t->v[i]);
@@ -385,5 +388,4 @@ void ns_table_release(struct ns_table *t)
 	if (t->rtnl_fd >= 0)
 		close(t->rtnl_fd);
 	memset(t, 0, sizeof(*t));
-	t->rtnl_fd = -1;
 }

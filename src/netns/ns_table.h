@@ -60,7 +60,8 @@ struct ns_table {
 	int scan_mounts; /* derived from cfg.select at init */
 	int scan_proc;
 	struct ns_opener *opener;
-	int rtnl_fd;
+	int rtnl_fd; /* open only when `inited` (a zeroed table owns no fd) */
+	int inited;
 	struct poll_target **targets[NS_MAX_WORKERS];
 	size_t ntargets[NS_MAX_WORKERS];
 	size_t tcap;
@@ -73,6 +74,8 @@ int ns_table_reconcile(struct ns_table *t, struct ns_reconcile_stats *st);
 /* Worker w's targets after the last reconcile. */
 struct poll_target *const *ns_table_targets(const struct ns_table *t,
 					    unsigned w, size_t *n);
+/* Frees everything; NULL, a zeroed table (never set up, e.g. when the
+ * daemon stops before ns_table_init) and a released one are fine. */
 void ns_table_release(struct ns_table *t);
 
 #endif
