@@ -29,10 +29,10 @@ struct ns_entry {
 	char container_id[65];
 };
 
-static size_t slot_of(const struct ns_table *t, uint64_t dev, uint64_t ino)
+static size_t slot_of(size_t cap, uint64_t dev, uint64_t ino)
 {
 	uint64_t h = (ino * 0x9e3779b97f4a7c15ull) ^ dev;
-	return (size_t)(h >> 17) & (t->hcap - 1);
+	return (size_t)(h >> 17) & (cap - 1);
 }
 
 static struct ns_entry *hash_find(const struct ns_table *t, uint64_t dev,
@@ -40,30 +40,44 @@ static struct ns_entry *hash_find(const struct ns_table *t, uint64_t dev,
 {
 	if (!t->hcap)
 		return NULL;
-	for (size_t i = slot_of(t, dev, ino);; i = (i + 1) & (t->hcap - 1)) {
+	for (size_t i = slot_of(t->hcap, dev, ino);;
+	     i = (i + 1) & (t->hcap - 1)) {
 		struct ns_entry *e = t->hash[i];
 		if (!e || (e->ino == ino && e->dev == dev))
 			return e;
 	}
 }
 
+static void hash_insert(struct ns_entry **h, size_t cap, struct ns_entry *e)
+{
+	size_t s = slot_of(cap, e->dev, e->ino);
+
+	while (h[s])
+		s = (s + 1) & (cap - 1);
+	h[s] = e;
+}
+
+/* Indexes t->v in a hash of at least 2 * want slots: a new one when the
+ * size changes (if that allocation fails, a shrink keeps the old array, a
+ * growth fails with nothing changed), else the same array, rewritten:
+ * dropping entries never fails. */
 static int hash_rebuild(struct ns_table *t, size_t want)
 {
 	size_t cap = 64;
 	while (cap < want * 2)
 		cap *= 2;
-	struct ns_entry **h = calloc(cap, sizeof(*h));
-	if (!h)
+	struct ns_entry **h = cap == t->hcap ? NULL : calloc(cap, sizeof(*h));
+	if (!h && cap > t->hcap)
 		return -ENOMEM;
-	free(t->hash);
-	t->hash = h;
-	t->hcap = cap;
-	for (size_t i = 0; i < t->n; i++) {
-		size_t s = slot_of(t, t->v[i]->dev, t->v[i]->ino);
-		while (h[s])
-			s = (s + 1) & (cap - 1);
-		h[s] = t->v[i];
+	if (h) {
+		free(t->hash);
+		t->hash = h;
+		t->hcap = cap;
+	} else {
+		memset(t->hash, 0, t->hcap * sizeof(*t->hash));
 	}
+	for (size_t i = 0; i < t->n; i++)
+		hash_insert(t->hash, t->hcap, t->v[i]);
 	return 0;
 }
 
@@ -135,17 +149,47 @@ static void open_target(struct ns_table *t, struct ns_entry *e)
 	e->open_error = 0;
 }
 
-static int grow(struct ns_table *t)
+/* Room for n entries in every array a reconcile fills (entries, hash,
+ * each worker's targets), so that dropping entries and listing targets
+ * never allocate: a reconcile that runs out of memory only fails to add.
+ * On failure what was grown stays grown, nothing else changes. */
+static int reserve(struct ns_table *t, size_t n)
 {
-	if (t->n < t->cap)
-		return 0;
-	size_t cap = t->cap ? t->cap * 2 : 64;
-	struct ns_entry **v = realloc(t->v, cap * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	t->v = v;
-	t->cap = cap;
-	return 0;
+	if (n > t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		struct ns_entry **v = realloc(t->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		t->v = v;
+		t->cap = cap;
+	}
+	if (n > t->tcap) {
+		for (unsigned w = 0; w < t->cfg.nworkers; w++) {
+			void *p =
+				realloc(t->targets[w], t->cap * sizeof(void *));
+			if (!p)
+				return -ENOMEM;
+			t->targets[w] = p;
+		}
+		t->tcap = t->cap;
+	}
+	return n * 2 > t->hcap ? hash_rebuild(t, n) : 0;
+}
+
+/* A namespace that could not be added; it is tried again next reconcile. */
+static void add_failed(struct ns_table *t, const struct ns_seen *s, int rc)
+{
+	struct ns_reconcile_stats *st = t->st;
+
+	if (s->kind == NS_SRC_PID)
+		snprintf(st->errmsg, sizeof(st->errmsg),
+			 "netns pid:%d: cannot add: %s", s->pid, strerror(-rc));
+	else
+		snprintf(st->errmsg, sizeof(st->errmsg),
+			 "netns %s: cannot add: %s", s->name, strerror(-rc));
+	st->error = rc;
+	st->failed++;
+	st->total++;
 }
 
 static int add_entry(struct ns_table *t, const struct ns_seen *s)
@@ -153,14 +197,12 @@ static int add_entry(struct ns_table *t, const struct ns_seen *s)
 	struct ns_entry *e;
 	int rc;
 
-	rc = grow(t);
-	if (rc == 0 && (t->n + 1) * 2 > t->hcap)
-		rc = hash_rebuild(t, t->n + 1);
-	if (rc < 0)
-		return rc;
-	e = calloc(1, sizeof(*e));
-	if (!e)
-		return -ENOMEM;
+	rc = reserve(t, t->n + 1);
+	e = rc < 0 ? NULL : calloc(1, sizeof(*e));
+	if (!e) {
+		add_failed(t, s, -ENOMEM);
+		return 0;
+	}
 	e->dev = s->dev;
 	e->ino = s->ino;
 	e->gen = t->gen;
@@ -178,10 +220,7 @@ static int add_entry(struct ns_table *t, const struct ns_seen *s)
 	}
 	e->t.has_nsid = ns_nsid(t->rtnl_fd, e->nsfd, &e->t.nsid) == 0;
 	t->v[t->n++] = e;
-	size_t slot = slot_of(t, e->dev, e->ino);
-	while (t->hash[slot])
-		slot = (slot + 1) & (t->hcap - 1);
-	t->hash[slot] = e;
+	hash_insert(t->hash, t->hcap, e);
 	if (s->kind == NS_SRC_HOST)
 		t->host = e;
 	t->st->added++;
@@ -238,7 +277,7 @@ static void free_entry(struct ns_entry *e)
 }
 
 /* Drops vanished entries, retries failed ones, reopens broken sockets. */
-static int sweep(struct ns_table *t)
+static void sweep(struct ns_table *t)
 {
 	size_t keep = 0;
 
@@ -272,21 +311,12 @@ static int sweep(struct ns_table *t)
 		t->v[keep++] = e;
 	}
 	t->n = keep;
-	return hash_rebuild(t, t->n);
+	(void)hash_rebuild(t, t->n); /* cannot fail: it does not grow */
 }
 
-static int build_targets(struct ns_table *t)
+/* Cannot fail: reserve() made room for every entry. */
+static void build_targets(struct ns_table *t)
 {
-	if (t->tcap < t->n + 1) {
-		size_t cap = t->n + 64;
-		for (unsigned w = 0; w < t->cfg.nworkers; w++) {
-			void *p = realloc(t->targets[w], cap * sizeof(void *));
-			if (!p)
-				return -ENOMEM;
-			t->targets[w] = p;
-		}
-		t->tcap = cap;
-	}
 	for (unsigned w = 0; w < t->cfg.nworkers; w++)
 		t->ntargets[w] = 0;
 	for (size_t i = 0; i < t->n; i++) {
@@ -294,7 +324,6 @@ static int build_targets(struct ns_table *t)
 		if (e->t.fd >= 0)
 			t->targets[e->worker][t->ntargets[e->worker]++] = &e->t;
 	}
-	return 0;
 }
 
 int ns_table_reconcile(struct ns_table *t, struct ns_reconcile_stats *st)
@@ -316,10 +345,9 @@ int ns_table_reconcile(struct ns_table *t, struct ns_reconcile_stats *st)
 	t->gen++;
 	rc = ns_discover(&dc, on_seen, t);
 	if (rc == 0)
-		rc = sweep(t);
-	if (rc == 0)
-		rc = build_targets(t);
-	st->total = (uint32_t)t->n;
+		sweep(t);
+	build_targets(t);
+	st->total += (uint32_t)t->n;
 	st->duration_ns = ts_now_ns(CLOCK_MONOTONIC) - t0;
 	t->st = NULL;
 	return rc;

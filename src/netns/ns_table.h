@@ -8,8 +8,12 @@
  * vanished (releasing both the socket and the namespace fd, which is kept
  * open while the socket lives). Afterwards ns_table_targets() lists each
  * worker's targets for poll_loop_run(). Entries are heap-allocated at
- * reconcile time only; polling allocates nothing. Names and labels stay
- * valid until the next reconcile.
+ * reconcile time only; polling allocates nothing. Only adding a namespace
+ * needs memory (room in every array is made before it is added): a
+ * reconcile that runs out counts what it could not add as failed, with
+ * the reason, and tries again next time; dropping entries and listing the
+ * targets never fail, so the targets are always live entries. Names and
+ * labels stay valid until the next reconcile.
  * Thread-safety: reconcile runs on one thread while no poll is running.
  */
 #ifndef TS_NS_TABLE_H
