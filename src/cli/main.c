@@ -169,18 +169,21 @@ static void print_summary(struct daemon *d, uint64_t seq,
 {
 	fprintf(stderr,
 		"tcpscope: poll %llu: %llu sockets in %.1f ms; namespaces %u "
-		"(+%u -%u, %u failed, reconcile %.1f ms); %u dumps "
+		"(+%u -%u, %u failed, %u skipped, reconcile %.1f ms); %u dumps "
 		"(%u failed, %u inconsistent), %llu datagrams, "
 		"%llu unknown attributes",
 		(unsigned long long)seq, (unsigned long long)st->records,
 		st->duration_ns / 1e6, ns->total, ns->added, ns->removed,
-		ns->failed, ns->duration_ns / 1e6, st->dumps, st->dumps_failed,
-		st->dump_intr, (unsigned long long)st->datagrams,
+		ns->failed, ns->skipped, ns->duration_ns / 1e6, st->dumps,
+		st->dumps_failed, st->dump_intr,
+		(unsigned long long)st->datagrams,
 		(unsigned long long)st->unknown_attrs);
 	if (st->error)
 		fprintf(stderr, "; error: %s", st->errmsg);
 	if (ns->error)
 		fprintf(stderr, "; %s", ns->errmsg);
+	if (ns->skipped)
+		fprintf(stderr, "; %s", ns->skipmsg);
 	print_sink_stats(d);
 }
 

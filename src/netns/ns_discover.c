@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -26,18 +27,36 @@ struct scan {
 static int report_stat(struct scan *sc, const char *path, enum ns_src_kind kind,
 		       int pid, const char *name, uint64_t dev, uint64_t ino)
 {
-	struct ns_seen s;
+	struct ns_seen s = { .dev = dev,
+			     .ino = ino,
+			     .kind = kind,
+			     .pid = pid,
+			     .path = path,
+			     .name = name };
 
 	if (kind == NS_SRC_HOST)
 		sc->nsfs_dev = dev;
 	else if (dev != sc->nsfs_dev)
 		return 0;
-	s.dev = dev;
-	s.ino = ino;
-	s.kind = kind;
-	s.pid = pid;
-	s.path = path;
-	s.name = name;
+	return sc->fn(&s, sc->arg);
+}
+
+/* An entry that could not be read (rc = -errno). A race (it vanished,
+ * or is a process we may not look at) is no news; anything else (a
+ * symlink loop, EIO, a name too long...) is reported with error set, so
+ * that the caller counts it: the scan goes on either way. */
+static int skip(struct scan *sc, const char *path, enum ns_src_kind kind,
+		int pid, const char *name, int rc)
+{
+	struct ns_seen s = { .kind = kind,
+			     .pid = pid,
+			     .path = path,
+			     .name = name,
+			     .error = rc };
+
+	if (rc == -ENOENT ||
+	    (kind == NS_SRC_PID && (rc == -ESRCH || rc == -EACCES)))
+		return 0;
 	return sc->fn(&s, sc->arg);
 }
 
@@ -47,15 +66,10 @@ static int report(struct scan *sc, const char *path, enum ns_src_kind kind,
 	struct stat st;
 
 	if (stat(path, &st) < 0)
-		return -errno;
+		return kind == NS_SRC_HOST
+			       ? -errno
+			       : skip(sc, path, kind, pid, name, -errno);
 	return report_stat(sc, path, kind, pid, name, st.st_dev, st.st_ino);
-}
-
-/* The entry vanished or is unreadable: skip it, the scan goes on. */
-static int skippable(int rc)
-{
-	return rc == -ENOENT || rc == -EACCES || rc == -ESRCH ||
-	       rc == -ENOTDIR || rc == -EINVAL;
 }
 
 /* Stats and reports the /proc entries collected so far. */
@@ -77,12 +91,11 @@ static int flush_pids(struct scan *sc)
 			dev[i] = res[i] ? 0 : st.st_dev;
 			ino[i] = res[i] ? 0 : st.st_ino;
 		}
-	for (unsigned i = 0; i < n && rc >= 0; i++) {
-		rc = res[i] < 0 ? res[i]
+	for (unsigned i = 0; i < n && rc >= 0; i++)
+		rc = res[i] < 0 ? skip(sc, paths[i], NS_SRC_PID, sc->pid[i],
+				       NULL, res[i])
 				: report_stat(sc, paths[i], NS_SRC_PID,
 					      sc->pid[i], NULL, dev[i], ino[i]);
-		rc = skippable(rc) ? 0 : rc;
-	}
 	return rc;
 }
 
@@ -98,41 +111,48 @@ static int pid_of(const char *name)
 	return *name ? 0 : pid;
 }
 
-/* One directory: bind mounts (NS_SRC_MOUNT) or /proc (NS_SRC_PID). */
+/* One directory: bind mounts (NS_SRC_MOUNT) or /proc (NS_SRC_PID). A
+ * bind-mount directory that cannot be opened is skipped like an entry
+ * (not at all when missing: no such runtime here); /proc must be there,
+ * and a directory that cannot be read to its end fails the scan: what it
+ * did not list would look gone. */
 static int scan_dir(struct scan *sc, const char *dir, enum ns_src_kind kind)
 {
 	DIR *d = opendir(dir);
-	struct dirent *e;
-	char path[512];
-	int rc = 0, n;
+	char path[PATH_MAX];
+	int rc = 0;
 
-	if (!d) /* no such runtime on this host; /proc must exist */
-		return kind == NS_SRC_PID ? -errno : 0;
-	while ((e = readdir(d)) != NULL) {
+	if (!d)
+		return kind == NS_SRC_PID
+			       ? -errno
+			       : skip(sc, dir, kind, 0, NULL, -errno);
+	while (rc >= 0) {
+		errno = 0;
+		struct dirent *e = readdir(d);
+		if (!e) {
+			rc = -errno;
+			break;
+		}
 		int pid = kind == NS_SRC_PID ? pid_of(e->d_name) : 0;
-		if (kind == NS_SRC_PID && pid == 0)
-			continue;
-		if (kind == NS_SRC_MOUNT && e->d_name[0] == '.')
+		if ((kind == NS_SRC_PID && pid == 0) || e->d_name[0] == '.')
 			continue;
 		if (pid) { /* stat'ed in batches */
-			n = snprintf(sc->path[sc->n], sizeof(sc->path[0]),
-				     "%s/%d/ns/net", dir, pid);
-			if ((size_t)n >= sizeof(sc->path[0]))
+			size_t cap = sizeof(sc->path[0]);
+			if ((size_t)snprintf(sc->path[sc->n], cap,
+					     "%s/%d/ns/net", dir, pid) >= cap) {
+				rc = skip(sc, dir, kind, pid, NULL,
+					  -ENAMETOOLONG);
 				continue;
+			}
 			sc->pid[sc->n++] = pid;
 			rc = sc->n == NS_STAT_BATCH ? flush_pids(sc) : 0;
-			if (rc < 0)
-				break;
 			continue;
 		}
-		n = snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if ((size_t)n >= sizeof(path))
-			continue;
-		rc = report(sc, path, kind, 0, e->d_name);
-		if (skippable(rc))
-			rc = 0;
-		if (rc < 0)
-			break;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+				     e->d_name) >= sizeof(path))
+			rc = skip(sc, dir, kind, 0, e->d_name, -ENAMETOOLONG);
+		else
+			rc = report(sc, path, kind, 0, e->d_name);
 	}
 	if (rc >= 0 && sc->n)
 		rc = flush_pids(sc);

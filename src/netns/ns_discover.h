@@ -9,8 +9,11 @@
  * it in O(1) and skip naming work for namespaces it already knows. /proc
  * entries are stat'ed NS_STAT_BATCH at a time (see stat_batch). Scanning
  * /proc allocates nothing per process; a process that exits during the
- * scan is skipped, not an error. `path` in the callback is valid only
- * during the call.
+ * scan is skipped, not an error. An entry (or bind-mount directory) that
+ * cannot be read for any other reason (a symlink loop, EIO, a name too
+ * long) is reported with `error` set, for the caller to count, and the
+ * scan goes on: one bad entry never hides the others. `path` in the
+ * callback is valid only during the call.
  * Thread-safety: reentrant.
  */
 #ifndef TS_NS_DISCOVER_H
@@ -30,6 +33,9 @@ struct ns_seen {
 	int pid;	  /* NS_SRC_PID */
 	const char *path; /* what to open() to get the namespace */
 	const char *name; /* file name of the bind mount (NS_SRC_MOUNT) */
+	/* 0, or -errno: `path` (an entry, or a directory that cannot be
+	 * read or holds a name too long) was skipped; dev, ino unset */
+	int error;
 };
 
 struct ns_discover_cfg {
@@ -52,8 +58,10 @@ struct ns_discover_cfg {
 /* fn returns < 0 to abort the scan (that value is returned). */
 typedef int (*ns_seen_fn)(const struct ns_seen *s, void *arg);
 
-/* 0, or -errno when the host namespace itself cannot be read. Missing
- * bind-mount directories are not errors (no such runtime on this host). */
+/* 0, or -errno when the host namespace, /proc or a directory's listing
+ * cannot be read (the scan is then incomplete: what it did not reach is
+ * not gone), or what fn returned to abort. Missing bind-mount directories
+ * are not errors (no such runtime on this host). */
 int ns_discover(const struct ns_discover_cfg *cfg, ns_seen_fn fn, void *arg);
 
 /* Container id (64 hex digits) and runtime ("docker", "containerd",

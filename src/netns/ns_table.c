@@ -233,6 +233,13 @@ static int on_seen(const struct ns_seen *s, void *arg)
 	struct ns_table *t = arg;
 	struct ns_entry *e;
 
+	if (s->error) { /* unreadable: counted, the others go on */
+		t->st->skipped++;
+		snprintf(t->st->skipmsg, sizeof(t->st->skipmsg),
+			 "netns entry %s skipped: %s", s->path,
+			 strerror(-s->error));
+		return 0;
+	}
 	/* most processes live in the host namespace: skip the hash */
 	if (t->host && s->ino == t->host->ino && s->dev == t->host->dev) {
 		t->host->gen = t->gen;
@@ -276,21 +283,23 @@ static void free_entry(struct ns_entry *e)
 	free(e);
 }
 
-/* Drops vanished entries, retries failed ones, reopens broken sockets. */
-static void sweep(struct ns_table *t)
+/* Drops vanished entries, retries failed ones, reopens broken sockets.
+ * After an incomplete discovery (`complete` 0) nothing is dropped or
+ * renamed: what the scan did not reach is not gone. */
+static void sweep(struct ns_table *t, int complete)
 {
 	size_t keep = 0;
 
 	for (size_t i = 0; i < t->n; i++) {
 		struct ns_entry *e = t->v[i];
-		if (e->gen != t->gen) {
+		if (e->gen != t->gen && complete) {
 			if (e == t->host)
 				t->host = NULL;
 			free_entry(e);
 			t->st->removed++;
 			continue;
 		}
-		if (e->last_pid &&
+		if (e->last_pid && complete &&
 		    ((e->kind == NS_SRC_MOUNT && e->mount_gen != t->gen) ||
 		     (e->kind == NS_SRC_PID && e->name_pid_gen != t->gen))) {
 			/* its bind mount or naming process is gone but another
@@ -344,8 +353,7 @@ int ns_table_reconcile(struct ns_table *t, struct ns_reconcile_stats *st)
 	t->st = st;
 	t->gen++;
 	rc = ns_discover(&dc, on_seen, t);
-	if (rc == 0)
-		sweep(t);
+	sweep(t, rc == 0);
 	build_targets(t);
 	st->total += (uint32_t)t->n;
 	st->duration_ns = ts_now_ns(CLOCK_MONOTONIC) - t0;

@@ -2,9 +2,10 @@
  * ns_table.h - the set of network namespaces being polled.
  *
  * Contract: ns_table_reconcile(), called before every poll, runs discovery
- * (ns_discover.h), opens a sock_diag socket in each new namespace through
- * the opener thread (ns_open.h) and attaches it to a worker's poll loop,
- * reopens sockets whose last dump failed, and closes namespaces that
+ * (ns_discover.h; entries it cannot read are counted as skipped, with the
+ * reason, and the rest goes on), opens a sock_diag socket in each new namespace
+ * through the opener thread (ns_open.h) and attaches it to a worker's poll
+ * loop, reopens sockets whose last dump failed, and closes namespaces that
  * vanished (releasing both the socket and the namespace fd, which is kept
  * open while the socket lives). Afterwards ns_table_targets() lists each
  * worker's targets for poll_loop_run(). Entries are heap-allocated at
@@ -48,8 +49,10 @@ struct ns_reconcile_stats {
 	uint32_t removed;
 	uint32_t reopened; /* sockets reopened after a failed dump */
 	uint32_t failed;   /* namespaces whose socket could not be opened */
+	uint32_t skipped;  /* discovery entries that could not be read */
 	int error;	   /* last open failure, or 0 */
 	char errmsg[192];
+	char skipmsg[192]; /* the last skipped entry and why */
 	uint64_t duration_ns;
 };
 
@@ -74,6 +77,9 @@ struct ns_table {
 
 /* 0 or -errno (opener thread or rtnetlink socket could not be created). */
 int ns_table_init(struct ns_table *t, const struct ns_table_cfg *cfg);
+/* 0, or the -errno of a discovery that could not scan everything (the
+ * host namespace, /proc or a directory listing unreadable): the targets
+ * are listed even then, and nothing the scan did not reach is dropped. */
 int ns_table_reconcile(struct ns_table *t, struct ns_reconcile_stats *st);
 /* Worker w's targets after the last reconcile. */
 struct poll_target *const *ns_table_targets(const struct ns_table *t,
