@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,7 @@ struct ns_entry {
 	enum ns_src_kind kind;
 	int open_error;	   /* last failure to open its socket, 0 when open */
 	uint64_t open_gen; /* last reconcile that tried to open it */
-	char name[96];
+	char name[NAME_MAX + 1]; /* a bind mount's file name, whole */
 	char container_id[65];
 };
 

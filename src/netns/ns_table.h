@@ -51,8 +51,8 @@ struct ns_reconcile_stats {
 	uint32_t failed;   /* namespaces whose socket could not be opened */
 	uint32_t skipped;  /* discovery entries that could not be read */
 	int error;	   /* last open failure, or 0 */
-	char errmsg[192];
-	char skipmsg[192]; /* the last skipped entry and why */
+	char errmsg[384];  /* room for a 255-byte name */
+	char skipmsg[384]; /* the last skipped entry and why */
 	uint64_t duration_ns;
 };
 
