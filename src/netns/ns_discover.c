@@ -6,9 +6,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 /* Every namespace inode lives on the one nsfs superblock: a bind-mount
@@ -190,8 +192,8 @@ static int is_hex64(const char *p, const char *end)
 	return end - p == 64 || !isxdigit((unsigned char)p[64]);
 }
 
-int ns_container_parse(const char *text, size_t len, char *id,
-		       const char **runtime)
+int ns_container_parse(const char *path, size_t len, char *id,
+		       const char **runtime, size_t *dir_len)
 {
 	static const struct {
 		const char *marker;
@@ -205,36 +207,91 @@ int ns_container_parse(const char *text, size_t len, char *id,
 		{ "/containerd/", "containerd" },
 		{ "/", "containerd" }, /* kubepods/<...>/<id> */
 	};
-	const char *end = text + len;
+	const char *end = path + len;
 
 	for (size_t f = 0; f < sizeof(forms) / sizeof(forms[0]); f++) {
 		size_t ml = strlen(forms[f].marker);
-		for (const char *p = text; p + ml + 64 <= end; p++) {
+		for (const char *p = path; p + ml + 64 <= end; p++) {
 			if (memcmp(p, forms[f].marker, ml) != 0 ||
 			    !is_hex64(p + ml, end))
 				continue;
+			const char *slash = memchr(p + ml, '/', end - p - ml);
 			memcpy(id, p + ml, 64);
 			id[64] = '\0';
 			*runtime = forms[f].runtime;
+			*dir_len = (size_t)((slash ? slash : end) - path);
 			return 0;
 		}
 	}
 	return -ENOENT;
 }
 
-int ns_container_of(const char *proc, int pid, char *id, const char **runtime)
+/* Every directory of path[0..len) under the cgroup2 mount is root's: a
+ * runtime made it, not a user with a delegated subtree (who can name a
+ * cgroup anything, but never give it to root: cgroup2 has no rename). */
+static int cgroup_trusted(const char *cgroot, const char *path, size_t len)
+{
+	char dir[PATH_MAX];
+	size_t rl = strlen(cgroot);
+	struct stat st;
+
+	if (rl + len >= sizeof(dir))
+		return 0;
+	memcpy(dir, cgroot, rl);
+	memcpy(dir + rl, path, len);
+	for (size_t i = 1; i <= len; i++) {
+		if (i < len && path[i] != '/')
+			continue;
+		dir[rl + i] = '\0';
+		if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
+		    st.st_uid != 0)
+			return 0;
+		if (i < len)
+			dir[rl + i] = '/';
+	}
+	return 1;
+}
+
+int ns_container_of(const char *proc, const char *cgroot, int pid, char *id,
+		    const char **runtime)
 {
 	char path[128], buf[4096];
+	const char *v2, *nl;
+	size_t dlen;
 	ssize_t n;
-	int fd;
+	int fd, rc;
 
 	snprintf(path, sizeof(path), "%s/%d/cgroup", proc, pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	n = read(fd, buf, sizeof(buf));
+	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n < 0)
 		return -errno;
-	return ns_container_parse(buf, (size_t)n, id, runtime);
+	buf[n] = '\0';
+	/* the unified hierarchy's line, "0::/path" */
+	v2 = strncmp(buf, "0::", 3) == 0 ? buf : strstr(buf, "\n0::");
+	if (!v2 || !cgroot)
+		return -ENOENT;
+	v2 += v2 == buf ? 3 : 4;
+	nl = strchr(v2, '\n');
+	n = nl ? nl - v2 : (ssize_t)strlen(v2);
+	rc = ns_container_parse(v2, (size_t)n, id, runtime, &dlen);
+	if (rc == 0 && !cgroup_trusted(cgroot, v2, dlen))
+		rc = -EPERM;
+	return rc;
+}
+
+const char *ns_cgroup2_root(void)
+{
+	static const char *const cands[] = { "/sys/fs/cgroup",
+					     "/sys/fs/cgroup/unified" };
+	struct statfs sf;
+
+	for (unsigned i = 0; i < 2; i++)
+		if (statfs(cands[i], &sf) == 0 &&
+		    sf.f_type == CGROUP2_SUPER_MAGIC)
+			return cands[i];
+	return NULL;
 }

@@ -65,12 +65,26 @@ typedef int (*ns_seen_fn)(const struct ns_seen *s, void *arg);
 int ns_discover(const struct ns_discover_cfg *cfg, ns_seen_fn fn, void *arg);
 
 /* Container id (64 hex digits) and runtime ("docker", "containerd",
- * "cri-o", "podman") from /proc/<pid>/cgroup. 0 and outputs set, -ENOENT
- * when the process is in no container, other -errno. id must hold 65. */
-int ns_container_of(const char *proc, int pid, char *id, const char **runtime);
+ * "cri-o", "podman") derived from the cgroup v2 path of the process in
+ * /proc/<pid>/cgroup: a name a runtime gives the cgroup it makes, trusted
+ * only when every directory of that path down to the one carrying the id
+ * is owned by root under `cgroot` (the cgroup2 mount, see
+ * ns_cgroup2_root()): a user with a delegated cgroup can name it like a
+ * container scope, but cannot make it root's. 0 and outputs set; -ENOENT
+ * when the path names no container (or there is no cgroup2 mount to check
+ * it against: cgroot NULL); -EPERM when the cgroup is not root's; other
+ * -errno. id must hold 65. */
+int ns_container_of(const char *proc, const char *cgroot, int pid, char *id,
+		    const char **runtime);
 
-/* Pure part of ns_container_of(): parses cgroup file text. */
-int ns_container_parse(const char *text, size_t len, char *id,
-		       const char **runtime);
+/* Pure part of ns_container_of(): parses a cgroup path (what follows
+ * "0::"); *dir_len is the length of its prefix up to the end of the
+ * directory name that carries the id. */
+int ns_container_parse(const char *path, size_t len, char *id,
+		       const char **runtime, size_t *dir_len);
+
+/* Where the cgroup2 hierarchy is mounted (/sys/fs/cgroup, or
+ * /sys/fs/cgroup/unified on a hybrid host), or NULL. */
+const char *ns_cgroup2_root(void);
 
 #endif

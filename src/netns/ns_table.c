@@ -111,8 +111,8 @@ static void name_entry(struct ns_table *t, struct ns_entry *e,
 	e->t.container_runtime = NULL;
 	if (s->kind != NS_SRC_PID) {
 		snprintf(e->name, sizeof(e->name), "%s", s->name);
-	} else if (ns_container_of(t->cfg.proc, s->pid, e->container_id, &rt) ==
-		   0) {
+	} else if (ns_container_of(t->cfg.proc, t->cgroot, s->pid,
+				   e->container_id, &rt) == 0) {
 		snprintf(e->name, sizeof(e->name), "pid:%d:%.12s", s->pid,
 			 e->container_id);
 		e->t.container_id = e->container_id;
@@ -401,6 +401,7 @@ int ns_table_init(struct ns_table *t, const struct ns_table_cfg *cfg)
 	if (t->cfg.nworkers == 0)
 		t->cfg.nworkers = 1;
 	sources_for(t->cfg.select, &t->scan_mounts, &t->scan_proc);
+	t->cgroot = t->cfg.cgroup ? t->cfg.cgroup : ns_cgroup2_root();
 	rc = ns_rtnl_open(&t->rtnl_fd);
 	if (rc == 0)
 		rc = ns_opener_new(&t->opener);

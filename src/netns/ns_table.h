@@ -33,7 +33,10 @@ struct ns_opener;
 struct ns_table_cfg {
 	const char *const *dirs; /* bind-mount directories */
 	unsigned ndirs;
-	const char *proc;   /* "/proc" */
+	const char *proc; /* "/proc" */
+	/* the cgroup2 mount that container ids are checked against (see
+	 * ns_container_of()); NULL: found by ns_cgroup2_root() */
+	const char *cgroup;
 	const char *select; /* --netns: "all", "host" or NAME[,NAME...] */
 	unsigned nworkers;
 	struct poll_loop *loops[NS_MAX_WORKERS];
@@ -66,6 +69,7 @@ struct ns_table {
 	struct ns_entry *host;
 	int scan_mounts; /* derived from cfg.select at init */
 	int scan_proc;
+	const char *cgroot; /* cfg.cgroup or the one found; NULL: none */
 	struct ns_opener *opener;
 	int rtnl_fd; /* open only when `inited` (a zeroed table owns no fd) */
 	int inited;
