@@ -1,17 +1,21 @@
 /* ns_table.c - namespace set and per-poll reconcile (see ns_table.h). */
 #include "ns_table.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "../util/timeutil.h"
 #include "ns_discover.h"
 #include "ns_open.h"
+
+#define NS_PARK_GONE 1
 
 struct ns_entry {
 	struct poll_target t;
@@ -26,6 +30,12 @@ struct ns_entry {
 	enum ns_src_kind kind;
 	int open_error;	   /* last failure to open its socket, 0 when open */
 	uint64_t open_gen; /* last reconcile that tried to open it */
+	/* 0: it holds its fds (namespace and socket) and is polled; else
+	 * why not: -errno of opening it (-EMFILE also when the fd limit
+	 * leaves no room), or NS_PARK_GONE (it vanished before it could be
+	 * opened: dropped, not counted) */
+	int park;
+	int forget; /* not polled, and past NS_PARKED_MAX: dropped at sweep */
 	char name[NAME_MAX + 1]; /* a bind mount's file name, whole */
 	char container_id[65];
 };
@@ -145,6 +155,7 @@ static void open_target(struct ns_table *t, struct ns_entry *e)
 		e->open_error = rc;
 		st->error = rc;
 		st->failed++;
+		t->nofd += rc == -EMFILE || rc == -ENFILE;
 		return;
 	}
 	e->open_error = 0;
@@ -193,6 +204,57 @@ static void add_failed(struct ns_table *t, const struct ns_seen *s, int rc)
 	st->total++;
 }
 
+/* How many namespaces may hold their 2 fds: what the soft RLIMIT_NOFILE
+ * leaves after the fds tcpscope had when the table was made and a
+ * reserve for what it opens later (files, sockets, directory scans). */
+static size_t fd_room(const struct ns_table *t)
+{
+	uint64_t used = (uint64_t)t->base_fds + NS_FD_RESERVE;
+
+	return t->fd_limit > used ? (size_t)((t->fd_limit - used) / 2) : 0;
+}
+
+/* 0 when one more namespace may hold fds, else why not (-EMFILE). The
+ * host always may: it is what an unprivileged or starved tcpscope still
+ * sees. */
+static int make_room(struct ns_table *t, const struct ns_entry *e)
+{
+	if (e->kind == NS_SRC_HOST || t->nheld < fd_room(t))
+		return 0;
+	return -EMFILE;
+}
+
+/* e, parked, takes its namespace fd and is polled from now on. */
+static void hold(struct ns_table *t, struct ns_entry *e, int nsfd)
+{
+	e->nsfd = nsfd;
+	e->park = 0;
+	e->worker = t->next_worker++ % t->cfg.nworkers;
+	e->t.has_nsid = ns_nsid(t->rtnl_fd, nsfd, &e->t.nsid) == 0;
+	t->nheld++;
+	open_target(t, e);
+}
+
+/* A parked entry (new, or one not polled last time) gets its fds when the
+ * limits leave room, from `path` (the report in hand); else it stays
+ * parked with the reason. */
+static void try_admit(struct ns_table *t, struct ns_entry *e, const char *path)
+{
+	int why = make_room(t, e), fd;
+
+	if (why) {
+		e->park = why;
+		return;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		hold(t, e, fd);
+	else if (errno == ENOENT || errno == ESRCH)
+		e->park = e->park ? e->park : NS_PARK_GONE; /* not this path */
+	else
+		e->park = -errno; /* EMFILE, ENFILE...: counted as failed */
+}
+
 static int add_entry(struct ns_table *t, const struct ns_seen *s)
 {
 	struct ns_entry *e;
@@ -208,24 +270,21 @@ static int add_entry(struct ns_table *t, const struct ns_seen *s)
 	e->ino = s->ino;
 	e->gen = t->gen;
 	e->mount_gen = s->kind == NS_SRC_MOUNT ? t->gen : 0;
+	e->nsfd = -1;
 	e->t.fd = -1;
 	e->t.netns = e->name;
 	e->t.netns_inode = s->ino;
-	e->worker = (unsigned)(t->n % t->cfg.nworkers);
+	e->park = NS_PARK_GONE; /* until it is opened */
 	name_entry(t, e, s);
-	e->nsfd = open(s->path, O_RDONLY | O_CLOEXEC);
-	if (e->nsfd < 0) {
-		/* gone between stat and open: not an error, not an entry */
-		free(e);
-		return 0;
-	}
-	e->t.has_nsid = ns_nsid(t->rtnl_fd, e->nsfd, &e->t.nsid) == 0;
 	t->v[t->n++] = e;
 	hash_insert(t->hash, t->hcap, e);
 	if (s->kind == NS_SRC_HOST)
 		t->host = e;
-	t->st->added++;
-	open_target(t, e);
+	try_admit(t, e, s->path);
+	/* not polled: remembered (no open tried again while it cannot be
+	 * polled) up to a bound, past which it is counted and forgotten */
+	e->forget = e->park && t->n - t->nheld > NS_PARKED_MAX;
+	t->st->added += e->park != NS_PARK_GONE && !e->forget;
 	return 0;
 }
 
@@ -243,6 +302,8 @@ static int on_seen(const struct ns_seen *s, void *arg)
 	}
 	/* most processes live in the host namespace: skip the hash */
 	if (t->host && s->ino == t->host->ino && s->dev == t->host->dev) {
+		if (t->host->park && t->host->gen != t->gen)
+			try_admit(t, t->host, s->path);
 		t->host->gen = t->gen;
 		return 0;
 	}
@@ -259,6 +320,9 @@ static int on_seen(const struct ns_seen *s, void *arg)
 			if (s->pid == e->name_pid)
 				e->name_pid_gen = t->gen;
 		}
+		/* not polled last time: one more try per reconcile */
+		if (e->park && e->gen != t->gen)
+			try_admit(t, e, s->path);
 		e->gen = t->gen;
 		return 0;
 	}
@@ -284,20 +348,51 @@ static void free_entry(struct ns_entry *e)
 	free(e);
 }
 
-/* Drops vanished entries, retries failed ones, reopens broken sockets.
- * After an incomplete discovery (`complete` 0) nothing is dropped or
- * renamed: what the scan did not reach is not gone. */
+/* A namespace seen but not polled: counted as failed, with the reason. */
+static void count_parked(struct ns_table *t, const struct ns_entry *e)
+{
+	struct ns_reconcile_stats *st = t->st;
+	int nofd = e->park == -EMFILE || e->park == -ENFILE;
+
+	snprintf(st->errmsg, sizeof(st->errmsg), "netns %s: cannot open: %s%s",
+		 e->name, strerror(-e->park),
+		 nofd ? " (see RLIMIT_NOFILE)" : "");
+	st->error = e->park;
+	st->failed++;
+	t->nofd += nofd;
+}
+
+static void drop(struct ns_table *t, struct ns_entry *e)
+{
+	if (e == t->host)
+		t->host = NULL;
+	if (!e->park)
+		t->nheld--;
+	free_entry(e);
+}
+
+/* Drops vanished entries, counts the ones not polled, retries failed
+ * sockets, reopens broken ones. After an incomplete discovery (`complete`
+ * 0) nothing is dropped or renamed: what the scan did not reach is not
+ * gone. */
 static void sweep(struct ns_table *t, int complete)
 {
 	size_t keep = 0;
 
 	for (size_t i = 0; i < t->n; i++) {
 		struct ns_entry *e = t->v[i];
-		if (e->gen != t->gen && complete) {
-			if (e == t->host)
-				t->host = NULL;
-			free_entry(e);
-			t->st->removed++;
+		if (e->park == NS_PARK_GONE || (e->gen != t->gen && complete)) {
+			t->st->removed += e->park != NS_PARK_GONE;
+			drop(t, e);
+			continue;
+		}
+		t->st->total++;
+		if (e->park) {
+			count_parked(t, e);
+			if (e->forget)
+				drop(t, e);
+			else
+				t->v[keep++] = e;
 			continue;
 		}
 		if (e->last_pid && complete &&
@@ -336,6 +431,31 @@ static void build_targets(struct ns_table *t)
 	}
 }
 
+/* The soft RLIMIT_NOFILE now (an operator may change it at runtime). */
+static uint64_t fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return UINT64_MAX;
+	return rl.rlim_cur;
+}
+
+/* Namespaces left unopened for lack of fds: one line a minute at most. */
+static void warn_fds(struct ns_table *t, uint64_t now)
+{
+	if (!t->nofd || (t->warned_fd_ns && now - t->warned_fd_ns < NS_WARN_NS))
+		return;
+	t->warned_fd_ns = now;
+	fprintf(stderr,
+		"tcpscope: warning: %u namespaces not opened: out of file "
+		"descriptors (RLIMIT_NOFILE %llu; each namespace polled takes "
+		"2, %u were open at start, %u kept in reserve); raise the "
+		"limit (systemd: LimitNOFILE=)\n",
+		t->nofd, (unsigned long long)t->fd_limit, t->base_fds,
+		NS_FD_RESERVE);
+}
+
 int ns_table_reconcile(struct ns_table *t, struct ns_reconcile_stats *st)
 {
 	struct ns_discover_cfg dc = {
@@ -353,10 +473,12 @@ int ns_table_reconcile(struct ns_table *t, struct ns_reconcile_stats *st)
 	memset(st, 0, sizeof(*st));
 	t->st = st;
 	t->gen++;
+	t->nofd = 0;
+	t->fd_limit = fd_limit();
 	rc = ns_discover(&dc, on_seen, t);
 	sweep(t, rc == 0);
 	build_targets(t);
-	st->total += (uint32_t)t->n;
+	warn_fds(t, t0);
 	st->duration_ns = ts_now_ns(CLOCK_MONOTONIC) - t0;
 	t->st = NULL;
 	return rc;
@@ -390,6 +512,32 @@ static void sources_for(const char *sel, int *mounts, int *proc)
 	}
 }
 
+/* Each namespace polled holds 2 fds: the soft limit (1024 under systemd)
+ * goes up to the hard one, which an unprivileged process may do. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* The fds open now, the rest of tcpscope's share of the limit. */
+static unsigned fds_open(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	unsigned n = 0;
+
+	if (!d)
+		return 32; /* no /proc/self: a guess, within the reserve */
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n > 3 ? n - 3 : n; /* ".", ".." and the directory's own fd */
+}
+
 int ns_table_init(struct ns_table *t, const struct ns_table_cfg *cfg)
 {
 	int rc;
@@ -402,11 +550,14 @@ int ns_table_init(struct ns_table *t, const struct ns_table_cfg *cfg)
 		t->cfg.nworkers = 1;
 	sources_for(t->cfg.select, &t->scan_mounts, &t->scan_proc);
 	t->cgroot = t->cfg.cgroup ? t->cfg.cgroup : ns_cgroup2_root();
+	raise_fd_limit();
 	rc = ns_rtnl_open(&t->rtnl_fd);
 	if (rc == 0)
 		rc = ns_opener_new(&t->opener);
 	if (rc < 0)
 		ns_table_release(t);
+	else
+		t->base_fds = fds_open();
 	return rc;
 }
 

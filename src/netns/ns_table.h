@@ -26,6 +26,11 @@
 #include "../engine/poller.h"
 
 #define NS_MAX_WORKERS 64
+/* fds kept for the rest of tcpscope beyond those it had at startup */
+#define NS_FD_RESERVE 64
+/* namespaces not polled that are remembered (not reopened every poll) */
+#define NS_PARKED_MAX 4096
+#define NS_WARN_NS    60000000000ull /* a warning repeats once a minute */
 
 struct ns_entry;
 struct ns_opener;
@@ -51,7 +56,10 @@ struct ns_reconcile_stats {
 	uint32_t added;
 	uint32_t removed;
 	uint32_t reopened; /* sockets reopened after a failed dump */
-	uint32_t failed;   /* namespaces whose socket could not be opened */
+	/* namespaces that could not be opened (their fd, their socket, or
+	 * no room left under RLIMIT_NOFILE: EMFILE); the last reason in
+	 * errmsg */
+	uint32_t failed;
 	uint32_t skipped;  /* discovery entries that could not be read */
 	int error;	   /* last open failure, or 0 */
 	char errmsg[384];  /* room for a 255-byte name */
@@ -69,7 +77,13 @@ struct ns_table {
 	struct ns_entry *host;
 	int scan_mounts; /* derived from cfg.select at init */
 	int scan_proc;
-	const char *cgroot; /* cfg.cgroup or the one found; NULL: none */
+	const char *cgroot;   /* cfg.cgroup or the one found; NULL: none */
+	size_t nheld;	      /* entries holding their fds (polled) */
+	unsigned next_worker; /* round robin of the entries polled */
+	unsigned base_fds;    /* fds open when the table was made */
+	uint64_t fd_limit;    /* soft RLIMIT_NOFILE at this reconcile */
+	uint32_t nofd;	      /* this reconcile: not opened for lack of fds */
+	uint64_t warned_fd_ns;
 	struct ns_opener *opener;
 	int rtnl_fd; /* open only when `inited` (a zeroed table owns no fd) */
 	int inited;
