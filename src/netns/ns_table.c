@@ -15,7 +15,16 @@
 #include "ns_discover.h"
 #include "ns_open.h"
 
+/* park reasons besides -errno */
 #define NS_PARK_GONE 1
+#define NS_PARK_CAP  2 /* over --netns-max */
+
+/* Poll priority: the host, then namespaces set up by root (bind mounts,
+ * and those owned by tcpscope's user namespace or one above it), then
+ * the others (any user can make those with unshare -Urn): under
+ * --netns-max or the fd limit the first tiers are polled, and first. */
+enum { NS_TIER_HOST, NS_TIER_ROOT, NS_TIER_OTHER };
+enum { NS_OWNER_UNKNOWN, NS_OWNER_ROOT, NS_OWNER_OTHER };
 
 struct ns_entry {
 	struct poll_target t;
@@ -36,6 +45,8 @@ struct ns_entry {
 	 * opened: dropped, not counted) */
 	int park;
 	int forget; /* not polled, and past NS_PARKED_MAX: dropped at sweep */
+	int owner;  /* NS_OWNER_*: who owns it, learnt when it is opened */
+	int held_tier;		 /* the tier it was counted in while held */
 	char name[NAME_MAX + 1]; /* a bind mount's file name, whole */
 	char container_id[65];
 };
@@ -214,14 +225,53 @@ static size_t fd_room(const struct ns_table *t)
 	return t->fd_limit > used ? (size_t)((t->fd_limit - used) / 2) : 0;
 }
 
-/* 0 when one more namespace may hold fds, else why not (-EMFILE). The
- * host always may: it is what an unprivileged or starved tcpscope still
- * sees. */
-static int make_room(struct ns_table *t, const struct ns_entry *e)
+static int tier_of(const struct ns_entry *e)
 {
-	if (e->kind == NS_SRC_HOST || t->nheld < fd_room(t))
+	if (e->kind == NS_SRC_HOST)
+		return NS_TIER_HOST;
+	return e->kind == NS_SRC_MOUNT || e->owner != NS_OWNER_OTHER
+		       ? NS_TIER_ROOT
+		       : NS_TIER_OTHER;
+}
+
+/* e (held) gives its fds back and is parked for `why`. */
+static void park(struct ns_table *t, struct ns_entry *e, int why)
+{
+	poll_target_detach(&e->t);
+	close(e->nsfd);
+	e->nsfd = -1;
+	e->park = why;
+	t->nheld--;
+	t->nheld_tier[e->held_tier]--;
+}
+
+/* 0 when a namespace of `tier` may hold fds: the host always (what an
+ * unprivileged or starved tcpscope still sees), others while --netns-max
+ * and the fd limit leave room, or, when they do not, in place of the
+ * newest entry of a lower tier, which is parked if `evict` (else only
+ * found). Otherwise why not: NS_PARK_CAP or -EMFILE. */
+static int make_room(struct ns_table *t, int tier, int evict)
+{
+	size_t room = fd_room(t);
+	int why = t->nheld >= t->cfg.netns_max ? NS_PARK_CAP : -EMFILE;
+
+	if (room > t->cfg.netns_max)
+		room = t->cfg.netns_max;
+	if (tier == NS_TIER_HOST || t->nheld < room)
 		return 0;
-	return -EMFILE;
+	for (int w = NS_TIER_OTHER; w > tier; w--) {
+		if (!t->nheld_tier[w])
+			continue;
+		for (size_t i = t->n; i-- > 0;) {
+			struct ns_entry *v = t->v[i];
+			if (v->park || v->held_tier != w)
+				continue;
+			if (evict)
+				park(t, v, why);
+			return 0;
+		}
+	}
+	return why;
 }
 
 /* e, parked, takes its namespace fd and is polled from now on. */
@@ -229,30 +279,49 @@ static void hold(struct ns_table *t, struct ns_entry *e, int nsfd)
 {
 	e->nsfd = nsfd;
 	e->park = 0;
+	e->held_tier = tier_of(e);
 	e->worker = t->next_worker++ % t->cfg.nworkers;
 	e->t.has_nsid = ns_nsid(t->rtnl_fd, nsfd, &e->t.nsid) == 0;
 	t->nheld++;
+	t->nheld_tier[e->held_tier]++;
 	open_target(t, e);
 }
 
 /* A parked entry (new, or one not polled last time) gets its fds when the
- * limits leave room, from `path` (the report in hand); else it stays
- * parked with the reason. */
+ * limits leave room for its tier, from `path` (the report in hand); else
+ * it stays parked with the reason. An owner not known yet is learnt from
+ * the opened namespace first (which costs the open). */
 static void try_admit(struct ns_table *t, struct ns_entry *e, const char *path)
 {
-	int why = make_room(t, e), fd;
+	int why = e->owner == NS_OWNER_UNKNOWN && tier_of(e) != NS_TIER_HOST
+			  ? 0
+			  : make_room(t, tier_of(e), 0);
+	int fd;
 
 	if (why) {
 		e->park = why;
 		return;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0)
-		hold(t, e, fd);
-	else if (errno == ENOENT || errno == ESRCH)
-		e->park = e->park ? e->park : NS_PARK_GONE; /* not this path */
-	else
-		e->park = -errno; /* EMFILE, ENFILE...: counted as failed */
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ESRCH) /* not this path */
+			e->park = e->park ? e->park : NS_PARK_GONE;
+		else
+			e->park = -errno; /* EMFILE, ENFILE...: failed */
+		return;
+	}
+	/* an owner that cannot be told (no NS_GET_USERNS) is not held
+	 * against the namespace */
+	if (e->owner == NS_OWNER_UNKNOWN)
+		e->owner = ns_owner_rank(fd, t->self_user) == 0 ? NS_OWNER_OTHER
+								: NS_OWNER_ROOT;
+	why = make_room(t, tier_of(e), 1);
+	if (why) {
+		close(fd);
+		e->park = why;
+		return;
+	}
+	hold(t, e, fd);
 }
 
 static int add_entry(struct ns_table *t, const struct ns_seen *s)
@@ -348,12 +417,17 @@ static void free_entry(struct ns_entry *e)
 	free(e);
 }
 
-/* A namespace seen but not polled: counted as failed, with the reason. */
+/* A namespace seen but not polled: counted over --netns-max, or as failed
+ * with the reason. */
 static void count_parked(struct ns_table *t, const struct ns_entry *e)
 {
 	struct ns_reconcile_stats *st = t->st;
 	int nofd = e->park == -EMFILE || e->park == -ENFILE;
 
+	if (e->park == NS_PARK_CAP) {
+		st->capped++;
+		return;
+	}
 	snprintf(st->errmsg, sizeof(st->errmsg), "netns %s: cannot open: %s%s",
 		 e->name, strerror(-e->park),
 		 nofd ? " (see RLIMIT_NOFILE)" : "");
@@ -366,8 +440,10 @@ static void drop(struct ns_table *t, struct ns_entry *e)
 {
 	if (e == t->host)
 		t->host = NULL;
-	if (!e->park)
+	if (!e->park) {
 		t->nheld--;
+		t->nheld_tier[e->held_tier]--;
+	}
 	free_entry(e);
 }
 
@@ -419,15 +495,33 @@ static void sweep(struct ns_table *t, int complete)
 	(void)hash_rebuild(t, t->n); /* cannot fail: it does not grow */
 }
 
-/* Cannot fail: reserve() made room for every entry. */
+/* Cannot fail: reserve() made room for every entry. Each worker's list
+ * is in tier order (the host, root's namespaces, the others): the first
+ * dumps in flight are theirs. */
 static void build_targets(struct ns_table *t)
 {
 	for (unsigned w = 0; w < t->cfg.nworkers; w++)
 		t->ntargets[w] = 0;
+	for (int tier = NS_TIER_HOST; tier <= NS_TIER_OTHER; tier++)
+		for (size_t i = 0; i < t->n; i++) {
+			struct ns_entry *e = t->v[i];
+			if (e->t.fd < 0 || e->held_tier != tier)
+				continue;
+			t->targets[e->worker][t->ntargets[e->worker]++] = &e->t;
+		}
+}
+
+/* The tiers of the held entries as they are now (a bind mount may have
+ * come or gone since they were counted). */
+static void recount_tiers(struct ns_table *t)
+{
+	memset(t->nheld_tier, 0, sizeof(t->nheld_tier));
 	for (size_t i = 0; i < t->n; i++) {
 		struct ns_entry *e = t->v[i];
-		if (e->t.fd >= 0)
-			t->targets[e->worker][t->ntargets[e->worker]++] = &e->t;
+		if (!e->park) {
+			e->held_tier = tier_of(e);
+			t->nheld_tier[e->held_tier]++;
+		}
 	}
 }
 
@@ -441,19 +535,33 @@ static uint64_t fd_limit(void)
 	return rl.rlim_cur;
 }
 
-/* Namespaces left unopened for lack of fds: one line a minute at most. */
-static void warn_fds(struct ns_table *t, uint64_t now)
+static int warn_due(uint64_t *last, uint64_t now)
 {
-	if (!t->nofd || (t->warned_fd_ns && now - t->warned_fd_ns < NS_WARN_NS))
-		return;
-	t->warned_fd_ns = now;
-	fprintf(stderr,
-		"tcpscope: warning: %u namespaces not opened: out of file "
-		"descriptors (RLIMIT_NOFILE %llu; each namespace polled takes "
-		"2, %u were open at start, %u kept in reserve); raise the "
-		"limit (systemd: LimitNOFILE=)\n",
-		t->nofd, (unsigned long long)t->fd_limit, t->base_fds,
-		NS_FD_RESERVE);
+	if (*last && now - *last < NS_WARN_NS)
+		return 0;
+	*last = now;
+	return 1;
+}
+
+/* Namespaces not polled for a limit: one line a minute at most for each
+ * limit (the summary line counts them every poll). */
+static void warn_limits(struct ns_table *t, uint64_t now)
+{
+	if (t->st->capped && warn_due(&t->warned_cap_ns, now))
+		fprintf(stderr,
+			"tcpscope: warning: %u namespaces not polled: "
+			"--netns-max %u reached (the host, bind mounts and "
+			"namespaces owned by tcpscope's user namespace go "
+			"first)\n",
+			t->st->capped, t->cfg.netns_max);
+	if (t->nofd && warn_due(&t->warned_fd_ns, now))
+		fprintf(stderr,
+			"tcpscope: warning: %u namespaces not opened: out of "
+			"file descriptors (RLIMIT_NOFILE %llu; each namespace "
+			"polled takes 2, %u were open at start, %u kept in "
+			"reserve); raise the limit (systemd: LimitNOFILE=)\n",
+			t->nofd, (unsigned long long)t->fd_limit, t->base_fds,
+			NS_FD_RESERVE);
 }
 
 int ns_table_reconcile(struct ns_table *t, struct ns_reconcile_stats *st)
@@ -475,10 +583,11 @@ int ns_table_reconcile(struct ns_table *t, struct ns_reconcile_stats *st)
 	t->gen++;
 	t->nofd = 0;
 	t->fd_limit = fd_limit();
+	recount_tiers(t);
 	rc = ns_discover(&dc, on_seen, t);
 	sweep(t, rc == 0);
 	build_targets(t);
-	warn_fds(t, t0);
+	warn_limits(t, t0);
 	st->duration_ns = ts_now_ns(CLOCK_MONOTONIC) - t0;
 	t->st = NULL;
 	return rc;
@@ -548,10 +657,14 @@ int ns_table_init(struct ns_table *t, const struct ns_table_cfg *cfg)
 	t->inited = 1;
 	if (t->cfg.nworkers == 0)
 		t->cfg.nworkers = 1;
+	if (t->cfg.netns_max == 0)
+		t->cfg.netns_max = NS_NETNS_MAX_DEFAULT;
 	sources_for(t->cfg.select, &t->scan_mounts, &t->scan_proc);
 	t->cgroot = t->cfg.cgroup ? t->cfg.cgroup : ns_cgroup2_root();
 	raise_fd_limit();
-	rc = ns_rtnl_open(&t->rtnl_fd);
+	rc = ns_self_user(t->self_user);
+	if (rc == 0)
+		rc = ns_rtnl_open(&t->rtnl_fd);
 	if (rc == 0)
 		rc = ns_opener_new(&t->opener);
 	if (rc < 0)

@@ -6,6 +6,7 @@
  * runs on the host:
  *   DIR/proc/self/ns/net -> /proc/self/ns/net (the host namespace)
  *   DIR/mnt/NAME         -> /proc/self/fd/FD  (a "bind mount")
+ *   DIR/proc/PID/ns/net  -> /proc/self/fd/FD  (a "process" in it)
  * A namespace "vanishes" when its link is removed.
  */
 #ifndef TS_NS_TABLE_TEST_H
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -54,6 +56,45 @@ static inline int nt_netns(void)
 		exit(1);
 	}
 	close(home);
+	return fd;
+}
+
+/* A network namespace owned by a new user namespace (what any user can
+ * make with unshare -Urn), held by the returned fd: made in a child, which
+ * may be multi-threaded no more than this process may. */
+static inline int nt_user_netns(void)
+{
+	int go[2], done[2], fd;
+	char path[64], c = 0;
+	pid_t pid;
+
+	if (pipe(go) < 0 || pipe(done) < 0) {
+		perror("pipe");
+		exit(1);
+	}
+	pid = fork();
+	if (pid == 0) {
+		c = unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0;
+		if (write(go[1], &c, 1) != 1 || read(done[0], &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	if (pid < 0 || read(go[0], &c, 1) != 1 || !c) {
+		fprintf(stderr,
+			"unshare(CLONE_NEWUSER | CLONE_NEWNET) failed\n");
+		exit(1);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || write(done[1], &c, 1) != 1) {
+		perror(path);
+		exit(1);
+	}
+	waitpid(pid, NULL, 0);
+	close(go[0]);
+	close(go[1]);
+	close(done[0]);
+	close(done[1]);
 	return fd;
 }
 
@@ -110,6 +151,30 @@ static inline void nt_link(struct nt_tree *tr, const char *name, int fd)
 	}
 	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
 	if (symlink(target, link) < 0) {
+		perror(link);
+		exit(1);
+	}
+}
+
+/* DIR/proc/PID/ns/net -> /proc/self/fd/fd (fd < 0: removes PID). */
+static inline void nt_proc_link(struct nt_tree *tr, int pid, int fd)
+{
+	char dir[192], link[208], target[64];
+
+	snprintf(dir, sizeof(dir), "%s/%d", tr->proc, pid);
+	snprintf(link, sizeof(link), "%s/ns/net", dir);
+	if (fd < 0) {
+		unlink(link);
+		strcat(dir, "/ns");
+		rmdir(dir);
+		dir[strlen(dir) - 3] = '\0';
+		rmdir(dir);
+		return;
+	}
+	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+	if (mkdir(dir, 0755) < 0 ||
+	    (strcat(dir, "/ns"), mkdir(dir, 0755)) < 0 ||
+	    symlink(target, link) < 0) {
 		perror(link);
 		exit(1);
 	}
