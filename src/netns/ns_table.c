@@ -549,18 +549,20 @@ static void warn_limits(struct ns_table *t, uint64_t now)
 {
 	if (t->st->capped && warn_due(&t->warned_cap_ns, now))
 		fprintf(stderr,
-			"tcpscope: warning: %u namespaces not polled: "
+			"tcpscope: warning: %u namespace%s not polled: "
 			"--netns-max %u reached (the host, bind mounts and "
 			"namespaces owned by tcpscope's user namespace go "
 			"first)\n",
-			t->st->capped, t->cfg.netns_max);
+			t->st->capped, t->st->capped == 1 ? "" : "s",
+			t->cfg.netns_max);
 	if (t->nofd && warn_due(&t->warned_fd_ns, now))
 		fprintf(stderr,
-			"tcpscope: warning: %u namespaces not opened: out of "
+			"tcpscope: warning: %u namespace%s not opened: out of "
 			"file descriptors (RLIMIT_NOFILE %llu; each namespace "
 			"polled takes 2, %u were open at start, %u kept in "
 			"reserve); raise the limit (systemd: LimitNOFILE=)\n",
-			t->nofd, (unsigned long long)t->fd_limit, t->base_fds,
+			t->nofd, t->nofd == 1 ? "" : "s",
+			(unsigned long long)t->fd_limit, t->base_fds,
 			NS_FD_RESERVE);
 }
 

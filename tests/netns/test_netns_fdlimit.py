@@ -21,7 +21,7 @@ from nslib import (TSC_PREFIX, Pairs, at_cleanup, check, full, key,  # noqa: E40
 N = 200
 SUMMARY = re.compile(r'namespaces (\d+) \(\+\d+ -\d+, (\d+) failed, '
                      r'\d+ skipped, [^)]*\); (\d+) dumps')
-WARNING = 'namespaces not opened: out of file descriptors'
+WARNING = 'not opened: out of file descriptors'
 
 
 def run(binary, nofile, *args):

@@ -27,7 +27,7 @@ NOBODY = 6
 SUMMARY = re.compile(r'namespaces (\d+) \(\+\d+ -\d+, (\d+) failed, '
                      r'\d+ skipped, (\d+) over --netns-max, [^)]*\); '
                      r'(\d+) dumps')
-WARNING = re.compile(r'warning: (\d+) namespaces not polled: --netns-max '
+WARNING = re.compile(r'warning: (\d+) namespaces? not polled: --netns-max '
                      r'(\d+) reached')
 
 

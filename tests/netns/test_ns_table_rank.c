@@ -10,8 +10,11 @@
  *    takes the place of one of the U (2 over the cap, and the same again
  *    next time: no churn).
  *  - The bind mount goes: a U is polled in its place.
+ *  - The fd limit ranks the same way (see fd_limit_ranks()).
  * Needs CAP_SYS_ADMIN (skips otherwise).
  */
+#include <sys/resource.h>
+
 #include "ns_table_test.h"
 
 enum { MNT, U1, U2, R2, U3, NNS };
@@ -52,6 +55,43 @@ static int in(const int *v, size_t n, int x)
 		if (v[k] == x)
 			return 1;
 	return 0;
+}
+
+/* The fd limit ranks the same way: with room for 3 namespaces (2 fds
+ * each, past the fds open at start and the reserve), the host, the bind
+ * mount and the first U are polled, the other U fail with EMFILE; R2
+ * appears and takes the U's place. */
+static void fd_limit_ranks(struct ns_table_cfg *cfg)
+{
+	struct ns_reconcile_stats st;
+	struct ns_table t;
+	struct rlimit old, rl;
+	int v[16];
+	size_t n;
+
+	nt_link(&tree, "mnt", nsfd[MNT]);
+	nt_proc_link(&tree, 103, -1);
+	cfg->netns_max = 0;
+	CHECK(ns_table_init(&t, cfg) == 0);
+	CHECK(getrlimit(RLIMIT_NOFILE, &old) == 0);
+	rl = old;
+	rl.rlim_cur = t.base_fds + NS_FD_RESERVE + 2 * 3;
+	CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+	for (int with_r2 = 0; with_r2 < 2; with_r2++) {
+		if (with_r2)
+			nt_proc_link(&tree, 103, nsfd[R2]);
+		CHECK(ns_table_reconcile(&t, &st) == 0);
+		CHECK_EQ(st.total, NNS + with_r2);
+		CHECK_EQ(st.failed, 2 + with_r2);
+		CHECK_EQ(st.capped, 0);
+		CHECK(st.error == -EMFILE &&
+		      strstr(st.errmsg, strerror(EMFILE)) != NULL);
+		n = targets(&t, v);
+		CHECK(n == 3 && v[0] == NNS && v[1] == MNT &&
+		      (with_r2 ? v[2] == R2 : v[2] != R2));
+	}
+	CHECK(setrlimit(RLIMIT_NOFILE, &old) == 0);
+	ns_table_release(&t);
 }
 
 int main(void)
@@ -133,6 +173,8 @@ int main(void)
 	uint64_t records = 0;
 	CHECK_EQ(nt_poll(&t, &loop, 1, &records), 0);
 	ns_table_release(&t);
+
+	fd_limit_ranks(&cfg);
 	poll_loop_release(&loop);
 	for (int pid = 101; pid <= 104; pid++)
 		nt_proc_link(&tree, pid, -1);
