@@ -40,9 +40,9 @@ struct ns_entry {
 	int open_error;	   /* last failure to open its socket, 0 when open */
 	uint64_t open_gen; /* last reconcile that tried to open it */
 	/* 0: it holds its fds (namespace and socket) and is polled; else
-	 * why not: -errno of opening it (-EMFILE also when the fd limit
-	 * leaves no room), or NS_PARK_GONE (it vanished before it could be
-	 * opened: dropped, not counted) */
+	 * why not ("parked"): -errno of opening it (-EMFILE also when the fd
+	 * limit leaves no room), NS_PARK_CAP, or NS_PARK_GONE (it vanished
+	 * before it could be opened: dropped, not counted) */
 	int park;
 	int forget; /* not polled, and past NS_PARKED_MAX: dropped at sweep */
 	int owner;  /* NS_OWNER_*: who owns it, learnt when it is opened */
@@ -463,14 +463,6 @@ static void sweep(struct ns_table *t, int complete)
 			continue;
 		}
 		t->st->total++;
-		if (e->park) {
-			count_parked(t, e);
-			if (e->forget)
-				drop(t, e);
-			else
-				t->v[keep++] = e;
-			continue;
-		}
 		if (e->last_pid && complete &&
 		    ((e->kind == NS_SRC_MOUNT && e->mount_gen != t->gen) ||
 		     (e->kind == NS_SRC_PID && e->name_pid_gen != t->gen))) {
@@ -482,6 +474,14 @@ static void sweep(struct ns_table *t, int complete)
 			name_entry(t, e, &s);
 		}
 		e->last_pid = 0;
+		if (e->park) {
+			count_parked(t, e);
+			if (e->forget)
+				drop(t, e);
+			else
+				t->v[keep++] = e;
+			continue;
+		}
 		if (e->t.broken) {
 			poll_target_detach(&e->t);
 			t->st->reopened++;
