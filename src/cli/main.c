@@ -182,18 +182,21 @@ static void print_summary(struct daemon *d, uint64_t seq,
 {
 	fprintf(stderr,
 		"tcpscope: poll %llu: %llu sockets in %.1f ms; namespaces %u "
-		"(+%u -%u, %u failed, reconcile %.1f ms); %u dumps "
-		"(%u failed, %u inconsistent), %llu datagrams, "
-		"%llu unknown attributes",
+		"(+%u -%u, %u failed, %u skipped, %u over --netns-max, "
+		"reconcile %.1f ms); %u dumps (%u failed, %u inconsistent), "
+		"%llu datagrams, %llu unknown attributes",
 		(unsigned long long)seq, (unsigned long long)st->records,
 		st->duration_ns / 1e6, ns->total, ns->added, ns->removed,
-		ns->failed, ns->duration_ns / 1e6, st->dumps, st->dumps_failed,
-		st->dump_intr, (unsigned long long)st->datagrams,
+		ns->failed, ns->skipped, ns->capped, ns->duration_ns / 1e6,
+		st->dumps, st->dumps_failed, st->dump_intr,
+		(unsigned long long)st->datagrams,
 		(unsigned long long)st->unknown_attrs);
 	if (st->error)
 		fprintf(stderr, "; error: %s", st->errmsg);
 	if (ns->error)
 		fprintf(stderr, "; %s", ns->errmsg);
+	if (ns->skipped)
+		fprintf(stderr, "; %s", ns->skipmsg);
 	print_sink_stats(d);
 }
 
@@ -454,6 +457,7 @@ static int run_polls(struct daemon *d)
 		.ndirs = d->opt.nnetns_dirs,
 		.proc = "/proc",
 		.select = d->opt.netns,
+		.netns_max = d->opt.netns_max,
 		.nworkers = d->opt.workers,
 	};
 	int rc = start_workers(d, &tc);

@@ -45,6 +45,11 @@ static const char usage[] =
 	"                         names, pid:PID names, host\n"
 	"  --netns-dirs LIST      bind-mount directories to scan (default\n"
 	"                         /run/netns,/run/docker/netns)\n"
+	"  --netns-max N          poll at most N namespaces (1 to 65536, "
+	"default\n"
+	"                         4096): the host, bind mounts and "
+	"namespaces\n"
+	"                         of tcpscope's user namespace first\n"
 	"  --workers N            poll threads sharing the namespaces (default "
 	"1)\n"
 	"\n"
@@ -125,6 +130,7 @@ enum {
 	OPT_VERSION,
 	OPT_NETNS,
 	OPT_NETNS_DIRS,
+	OPT_NETNS_MAX,
 	OPT_WORKERS,
 	OPT_IO_ENGINE,
 	OPT_URING_RECV_BATCH,
@@ -145,6 +151,7 @@ static const struct option long_opts[] = {
 	{ "replay", required_argument, NULL, OPT_REPLAY },
 	{ "netns", required_argument, NULL, OPT_NETNS },
 	{ "netns-dirs", required_argument, NULL, OPT_NETNS_DIRS },
+	{ "netns-max", required_argument, NULL, OPT_NETNS_MAX },
 	{ "workers", required_argument, NULL, OPT_WORKERS },
 	{ "io-engine", required_argument, NULL, OPT_IO_ENGINE },
 	{ "uring-recv-batch", required_argument, NULL, OPT_URING_RECV_BATCH },
@@ -311,6 +318,14 @@ static int apply(int c, const char *arg, struct ts_options *o, FILE *out,
 		return 0;
 	case OPT_NETNS_DIRS:
 		return parse_dirs(arg, o, err);
+	case OPT_NETNS_MAX: {
+		uint64_t n;
+		if (ts_parse_u64(arg, 1, NS_NETNS_MAX_LIMIT, &n) < 0)
+			return bad(err, "netns-max", arg,
+				   "expected 1 to 65536");
+		o->netns_max = (unsigned)n;
+		return 0;
+	}
 	case OPT_WORKERS: {
 		uint64_t w;
 		if (ts_parse_u64(arg, 1, NS_MAX_WORKERS, &w) < 0)
@@ -348,6 +363,7 @@ int ts_options_parse(int argc, char **argv, struct ts_options *o, FILE *out,
 	o->netns_dirs[0] = "/run/netns";
 	o->netns_dirs[1] = "/run/docker/netns";
 	o->nnetns_dirs = 2;
+	o->netns_max = NS_NETNS_MAX_DEFAULT;
 	o->workers = 1;
 	o->io_engine = TS_ENGINE_SYSCALL;
 	o->uring_recv_batch = RING_RECV_BATCH;
