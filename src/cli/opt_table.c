@@ -12,6 +12,9 @@
 #include "../util/list.h"
 #include "../util/parse.h"
 
+/* A default written once: the constant's own text */
+#define STR(x)	#x
+#define XSTR(x) STR(x)
 #define FIELD(f)                                                               \
 	offsetof(struct ts_options, f), sizeof(((struct ts_options *)0)->f)
 
@@ -271,6 +274,12 @@ const struct ts_opt ts_opt_table[] = {
 	{ "netns-dirs", "LIST", set_netns_dirs, FIELD(netns_dirs), 1,
 	  TS_MAX_NETNS_DIRS, NULL, NULL, "/run/netns,/run/docker/netns",
 	  "bind-mount directories to scan", NULL, 0 },
+	{ "netns-max", "N", set_uint, FIELD(netns_max), 1, NS_NETNS_MAX_LIMIT,
+	  NULL, NULL, XSTR(NS_NETNS_MAX_DEFAULT),
+	  "poll at most N namespaces: the host, bind mounts and "
+	  "namespaces of tcpscope's user namespace first (the rest are "
+	  "counted as over --netns-max)",
+	  NULL, 0 },
 	{ "workers", "N", set_uint, FIELD(workers), 1, NS_MAX_WORKERS, NULL,
 	  NULL, "1", "poll threads sharing the namespaces", NULL, 0 },
 	{ "io-engine", "E", set_enum, FIELD(io_engine), 0, 0, engine_names,
@@ -279,11 +288,11 @@ const struct ts_opt ts_opt_table[] = {
 	  "it, else syscall)",
 	  "I/O engine", 0 },
 	{ "uring-recv-batch", "N", set_uint, FIELD(uring_recv_batch), 1,
-	  RING_BATCH_MAX, NULL, NULL, "64",
+	  RING_BATCH_MAX, NULL, NULL, XSTR(RING_RECV_BATCH),
 	  "netlink receive buffers of 32 KiB per ring", NULL, 0 },
 	{ "uring-cqe-batch", "N", set_uint, FIELD(uring_cqe_batch), 1,
-	  RING_BATCH_MAX, NULL, NULL, "128", "completions reaped per batch",
-	  NULL, 0 },
+	  RING_BATCH_MAX, NULL, NULL, XSTR(RING_CQE_BATCH),
+	  "completions reaped per batch", NULL, 0 },
 	{ "format", "FMT", set_format, FIELD(format), 0, 0, NULL, NULL, NULL,
 	  "json, protobuf or protobuf-list: the format of "
 	  "destinations without format= (default: json for stdout "

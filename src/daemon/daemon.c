@@ -110,6 +110,8 @@ static void count_poll(struct ts_daemon *d, const struct poll_stats *st,
 	c[TS_C_REQUESTS] = ls.posted;
 	g[TS_G_SOCKETS] = st->records;
 	g[TS_G_NAMESPACES] = ns->total;
+	g[TS_G_NS_SKIPPED] = ns->skipped;
+	g[TS_G_NS_CAPPED] = ns->capped;
 	g[TS_G_POLL_NS] = st->duration_ns;
 	g[TS_G_RECONCILE_NS] = ns->duration_ns;
 	g[TS_G_LAST_POLL_MONO] = t0;
@@ -148,9 +150,10 @@ static void poll_once(struct ts_daemon *d)
 		return; /* quietly, as a filter whose reader left */
 	if (!d->opt->quiet || failed) { /* a failure is never silent */
 		ts_counters_delta(&d->totals, &d->printed, &delta);
-		ts_summary_poll(stderr, &delta, &d->totals,
-				st.error ? st.errmsg : NULL,
-				ns.error ? ns.errmsg : NULL, d->sinks);
+		const char *notes[] = { st.error ? st.errmsg : NULL,
+					ns.error ? ns.errmsg : NULL,
+					ns.skipped ? ns.skipmsg : NULL };
+		ts_summary_poll(stderr, &delta, &d->totals, notes, 3, d->sinks);
 		d->printed = d->totals;
 	}
 }
@@ -194,6 +197,7 @@ static int run_polls(struct ts_daemon *d)
 		.ndirs = o->nnetns_dirs,
 		.proc = "/proc",
 		.select = o->netns,
+		.netns_max = o->netns_max,
 		.nworkers = o->workers,
 	};
 	struct ts_workers_cfg wc = {

@@ -22,22 +22,24 @@ void ts_summary_sinks(FILE *f, struct sink *const *sinks,
 }
 
 void ts_summary_poll(FILE *f, const struct ts_counters *d,
-		     const struct ts_counters *now, const char *poll_err,
-		     const char *ns_err, struct sink *const *sinks)
+		     const struct ts_counters *now, const char *const *notes,
+		     unsigned nnotes, struct sink *const *sinks)
 {
 	const uint64_t *c = d->c, *g = d->g;
 
 	fprintf(f,
 		"tcpscope: poll %llu: %llu sockets in %.1f ms; namespaces %llu "
-		"(+%llu -%llu, %llu failed, reconcile %.1f ms); %llu dumps "
-		"(%llu failed, %llu inconsistent), %llu datagrams, "
-		"%llu unknown attributes",
+		"(+%llu -%llu, %llu failed, %llu skipped, %llu over "
+		"--netns-max, reconcile %.1f ms); %llu dumps (%llu failed, "
+		"%llu inconsistent), %llu datagrams, %llu unknown attributes",
 		(unsigned long long)g[TS_G_POLL_SEQ],
 		(unsigned long long)c[TS_C_RECORDS], g[TS_G_POLL_NS] / 1e6,
 		(unsigned long long)g[TS_G_NAMESPACES],
 		(unsigned long long)c[TS_C_NS_ADDED],
 		(unsigned long long)c[TS_C_NS_REMOVED],
 		(unsigned long long)c[TS_C_NS_FAILED],
+		(unsigned long long)g[TS_G_NS_SKIPPED],
+		(unsigned long long)g[TS_G_NS_CAPPED],
 		g[TS_G_RECONCILE_NS] / 1e6, (unsigned long long)c[TS_C_DUMPS],
 		(unsigned long long)c[TS_C_DUMPS_FAILED],
 		(unsigned long long)c[TS_C_DUMP_INTR],
@@ -50,9 +52,8 @@ void ts_summary_poll(FILE *f, const struct ts_counters *d,
 			(unsigned long long)c[TS_C_RING_ENTERS],
 			(unsigned long long)c[TS_C_RING_BUSY],
 			(unsigned long long)c[TS_C_RING_BAD_CQES]);
-	if (poll_err && *poll_err)
-		fprintf(f, "; error: %s", poll_err);
-	if (ns_err && *ns_err)
-		fprintf(f, "; %s", ns_err);
+	for (unsigned i = 0; i < nnotes; i++)
+		if (notes[i] && *notes[i])
+			fprintf(f, "; %s%s", i == 0 ? "error: " : "", notes[i]);
 	ts_summary_sinks(f, sinks, now->sinks, now->nsinks);
 }

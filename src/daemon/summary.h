@@ -17,9 +17,11 @@
 #include "../metrics/metrics.h"
 #include "../sink/sink.h"
 
+/* notes: the poll's error, the reconcile's, the last skipped entry's
+ * (NULL where there is none), each printed after "; ". */
 void ts_summary_poll(FILE *f, const struct ts_counters *delta,
-		     const struct ts_counters *now, const char *poll_err,
-		     const char *ns_err, struct sink *const *sinks);
+		     const struct ts_counters *now, const char *const *notes,
+		     unsigned nnotes, struct sink *const *sinks);
 /* "; URL: N sent, N dropped (N oversize), N errors" per destination,
  * from st (totals or a delta), then the newline. */
 void ts_summary_sinks(FILE *f, struct sink *const *sinks,

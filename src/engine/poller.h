@@ -64,7 +64,7 @@ struct poll_stats {
 	uint32_t dumps_failed;
 	uint32_t dump_intr; /* dumps marked inconsistent (NLM_F_DUMP_INTR) */
 	int error;	    /* -errno of the last failed dump, or 0 */
-	char errmsg[192];
+	char errmsg[448];   /* room for a 255-byte namespace name */
 	uint64_t duration_ns;
 };
 

@@ -55,6 +55,8 @@ enum ts_counter {
 enum ts_gauge {
 	TS_G_SOCKETS,	     /* sockets of the last poll */
 	TS_G_NAMESPACES,     /* namespaces polled in the last poll */
+	TS_G_NS_SKIPPED,     /* discovery entries that could not be read */
+	TS_G_NS_CAPPED,	     /* namespaces not polled: over --netns-max */
 	TS_G_POLL_NS,	     /* duration of the last poll */
 	TS_G_RECONCILE_NS,   /* duration of the last reconcile */
 	TS_G_LAST_POLL_MONO, /* CLOCK_MONOTONIC start of the last poll (ns) */

@@ -4,12 +4,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/net_namespace.h>
+#include <linux/nsfs.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -212,4 +214,29 @@ int ns_nsid(int rtnl_fd, int nsfd, uint32_t *nsid_out)
 		off += RTA_ALIGN(a->rta_len);
 	}
 	return -ENOENT;
+}
+
+int ns_self_user(uint64_t self_out[2])
+{
+	struct stat st;
+
+	if (stat("/proc/self/ns/user", &st) < 0)
+		return -errno;
+	self_out[0] = st.st_dev;
+	self_out[1] = st.st_ino;
+	return 0;
+}
+
+int ns_owner_rank(int nsfd, const uint64_t self[2])
+{
+	int ufd = ioctl(nsfd, NS_GET_USERNS);
+	struct stat st;
+	int rc;
+
+	if (ufd < 0)
+		return errno == EPERM ? 1 : -errno;
+	rc = fstat(ufd, &st) < 0 ? -errno
+				 : st.st_dev == self[0] && st.st_ino == self[1];
+	close(ufd);
+	return rc;
 }

@@ -9,7 +9,8 @@
  * if the way back fails, the thread is unusable and every later call
  * returns -ENOTRECOVERABLE. Calls block the caller until done.
  * ns_nsid() asks rtnetlink (RTM_GETNSID) for the id the calling thread's
- * namespace has assigned to `nsfd`'s namespace.
+ * namespace has assigned to `nsfd`'s namespace. ns_owner_rank() tells a
+ * namespace root set up from one any user can make (unshare -Urn).
  * Thread-safety: ns_opener_socket() may be called from any thread.
  */
 #ifndef TS_NS_OPEN_H
@@ -30,5 +31,13 @@ int ns_opener_socket(struct ns_opener *o, int nsfd, int *sock_out,
  * rtnl_fd: a NETLINK_ROUTE socket (see ns_rtnl_open()). */
 int ns_nsid(int rtnl_fd, int nsfd, uint32_t *nsid_out);
 int ns_rtnl_open(int *fd_out);
+
+/* dev and ino of the calling process's user namespace: 0 or -errno. */
+int ns_self_user(uint64_t self_out[2]);
+/* 1 when nsfd's namespace is owned by the user namespace `self` (see
+ * ns_self_user()) or one outside it (NS_GET_USERNS refuses: EPERM), which
+ * takes privilege there to make; 0 when owned by one inside it, which any
+ * user may create; -errno when it cannot be told (no NS_GET_USERNS). */
+int ns_owner_rank(int nsfd, const uint64_t self[2]);
 
 #endif

@@ -1,16 +1,30 @@
 /* ns_table.c - namespace set and per-poll reconcile (see ns_table.h). */
 #include "ns_table.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "../util/timeutil.h"
 #include "ns_discover.h"
 #include "ns_open.h"
+
+/* park reasons besides -errno */
+#define NS_PARK_GONE 1
+#define NS_PARK_CAP  2 /* over --netns-max */
+
+/* Poll priority: the host, then namespaces set up by root (bind mounts,
+ * and those owned by tcpscope's user namespace or one above it), then
+ * the others (any user can make those with unshare -Urn): under
+ * --netns-max or the fd limit the first tiers are polled, and first. */
+enum { NS_TIER_HOST, NS_TIER_ROOT, NS_TIER_OTHER };
+enum { NS_OWNER_UNKNOWN, NS_OWNER_ROOT, NS_OWNER_OTHER };
 
 struct ns_entry {
 	struct poll_target t;
@@ -23,16 +37,24 @@ struct ns_entry {
 	int name_pid;	       /* the pid its pid:<pid> name shows */
 	uint64_t name_pid_gen; /* last reconcile that saw name_pid in it */
 	enum ns_src_kind kind;
-	int open_error; /* last failure to open its socket, 0 when open */
+	int open_error;	   /* last failure to open its socket, 0 when open */
 	uint64_t open_gen; /* last reconcile that tried to open it */
-	char name[96];
+	/* 0: it holds its fds (namespace and socket) and is polled; else
+	 * why not ("parked"): -errno of opening it (-EMFILE also when the fd
+	 * limit leaves no room), NS_PARK_CAP, or NS_PARK_GONE (it vanished
+	 * before it could be opened: dropped, not counted) */
+	int park;
+	int forget; /* not polled, and past NS_PARKED_MAX: dropped at sweep */
+	int owner;  /* NS_OWNER_*: who owns it, learnt when it is opened */
+	int held_tier;		 /* the tier it was counted in while held */
+	char name[NAME_MAX + 1]; /* a bind mount's file name, whole */
 	char container_id[65];
 };
 
-static size_t slot_of(const struct ns_table *t, uint64_t dev, uint64_t ino)
+static size_t slot_of(size_t cap, uint64_t dev, uint64_t ino)
 {
 	uint64_t h = (ino * 0x9e3779b97f4a7c15ull) ^ dev;
-	return (size_t)(h >> 17) & (t->hcap - 1);
+	return (size_t)(h >> 17) & (cap - 1);
 }
 
 static struct ns_entry *hash_find(const struct ns_table *t, uint64_t dev,
@@ -40,30 +62,44 @@ static struct ns_entry *hash_find(const struct ns_table *t, uint64_t dev,
 {
 	if (!t->hcap)
 		return NULL;
-	for (size_t i = slot_of(t, dev, ino);; i = (i + 1) & (t->hcap - 1)) {
+	for (size_t i = slot_of(t->hcap, dev, ino);;
+	     i = (i + 1) & (t->hcap - 1)) {
 		struct ns_entry *e = t->hash[i];
 		if (!e || (e->ino == ino && e->dev == dev))
 			return e;
 	}
 }
 
+static void hash_insert(struct ns_entry **h, size_t cap, struct ns_entry *e)
+{
+	size_t s = slot_of(cap, e->dev, e->ino);
+
+	while (h[s])
+		s = (s + 1) & (cap - 1);
+	h[s] = e;
+}
+
+/* Indexes t->v in a hash of at least 2 * want slots: a new one when the
+ * size changes (if that allocation fails, a shrink keeps the old array, a
+ * growth fails with nothing changed), else the same array, rewritten:
+ * dropping entries never fails. */
 static int hash_rebuild(struct ns_table *t, size_t want)
 {
 	size_t cap = 64;
 	while (cap < want * 2)
 		cap *= 2;
-	struct ns_entry **h = calloc(cap, sizeof(*h));
-	if (!h)
+	struct ns_entry **h = cap == t->hcap ? NULL : calloc(cap, sizeof(*h));
+	if (!h && cap > t->hcap)
 		return -ENOMEM;
-	free(t->hash);
-	t->hash = h;
-	t->hcap = cap;
-	for (size_t i = 0; i < t->n; i++) {
-		size_t s = slot_of(t, t->v[i]->dev, t->v[i]->ino);
-		while (h[s])
-			s = (s + 1) & (cap - 1);
-		h[s] = t->v[i];
+	if (h) {
+		free(t->hash);
+		t->hash = h;
+		t->hcap = cap;
+	} else {
+		memset(t->hash, 0, t->hcap * sizeof(*t->hash));
 	}
+	for (size_t i = 0; i < t->n; i++)
+		hash_insert(t->hash, t->hcap, t->v[i]);
 	return 0;
 }
 
@@ -96,8 +132,8 @@ static void name_entry(struct ns_table *t, struct ns_entry *e,
 	e->t.container_runtime = NULL;
 	if (s->kind != NS_SRC_PID) {
 		snprintf(e->name, sizeof(e->name), "%s", s->name);
-	} else if (ns_container_of(t->cfg.proc, s->pid, e->container_id, &rt) ==
-		   0) {
+	} else if (ns_container_of(t->cfg.proc, t->cgroot, s->pid,
+				   e->container_id, &rt) == 0) {
 		snprintf(e->name, sizeof(e->name), "pid:%d:%.12s", s->pid,
 			 e->container_id);
 		e->t.container_id = e->container_id;
@@ -130,22 +166,162 @@ static void open_target(struct ns_table *t, struct ns_entry *e)
 		e->open_error = rc;
 		st->error = rc;
 		st->failed++;
+		t->nofd += rc == -EMFILE || rc == -ENFILE;
 		return;
 	}
 	e->open_error = 0;
 }
 
-static int grow(struct ns_table *t)
+/* Room for n entries in every array a reconcile fills (entries, hash,
+ * each worker's targets), so that dropping entries and listing targets
+ * never allocate: a reconcile that runs out of memory only fails to add.
+ * On failure what was grown stays grown, nothing else changes. */
+static int reserve(struct ns_table *t, size_t n)
 {
-	if (t->n < t->cap)
+	if (n > t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		struct ns_entry **v = realloc(t->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		t->v = v;
+		t->cap = cap;
+	}
+	if (n > t->tcap) {
+		for (unsigned w = 0; w < t->cfg.nworkers; w++) {
+			void *p =
+				realloc(t->targets[w], t->cap * sizeof(void *));
+			if (!p)
+				return -ENOMEM;
+			t->targets[w] = p;
+		}
+		t->tcap = t->cap;
+	}
+	return n * 2 > t->hcap ? hash_rebuild(t, n) : 0;
+}
+
+/* A namespace that could not be added; it is tried again next reconcile. */
+static void add_failed(struct ns_table *t, const struct ns_seen *s, int rc)
+{
+	struct ns_reconcile_stats *st = t->st;
+
+	if (s->kind == NS_SRC_PID)
+		snprintf(st->errmsg, sizeof(st->errmsg),
+			 "netns pid:%d: cannot add: %s", s->pid, strerror(-rc));
+	else
+		snprintf(st->errmsg, sizeof(st->errmsg),
+			 "netns %s: cannot add: %s", s->name, strerror(-rc));
+	st->error = rc;
+	st->failed++;
+	st->total++;
+}
+
+/* How many namespaces may hold their 2 fds: what the soft RLIMIT_NOFILE
+ * leaves after the fds tcpscope had when the table was made and a
+ * reserve for what it opens later (files, sockets, directory scans). */
+static size_t fd_room(const struct ns_table *t)
+{
+	uint64_t used = (uint64_t)t->base_fds + NS_FD_RESERVE;
+
+	return t->fd_limit > used ? (size_t)((t->fd_limit - used) / 2) : 0;
+}
+
+static int tier_of(const struct ns_entry *e)
+{
+	if (e->kind == NS_SRC_HOST)
+		return NS_TIER_HOST;
+	return e->kind == NS_SRC_MOUNT || e->owner != NS_OWNER_OTHER
+		       ? NS_TIER_ROOT
+		       : NS_TIER_OTHER;
+}
+
+/* e (held) gives its fds back and is parked for `why`. */
+static void park(struct ns_table *t, struct ns_entry *e, int why)
+{
+	poll_target_detach(&e->t);
+	close(e->nsfd);
+	e->nsfd = -1;
+	e->park = why;
+	t->nheld--;
+	t->nheld_tier[e->held_tier]--;
+}
+
+/* 0 when a namespace of `tier` may hold fds: the host always (what an
+ * unprivileged or starved tcpscope still sees), others while --netns-max
+ * and the fd limit leave room, or, when they do not, in place of the
+ * newest entry of a lower tier, which is parked if `evict` (else only
+ * found). Otherwise why not: NS_PARK_CAP or -EMFILE. */
+static int make_room(struct ns_table *t, int tier, int evict)
+{
+	size_t room = fd_room(t);
+	int why = t->nheld >= t->cfg.netns_max ? NS_PARK_CAP : -EMFILE;
+
+	if (room > t->cfg.netns_max)
+		room = t->cfg.netns_max;
+	if (tier == NS_TIER_HOST || t->nheld < room)
 		return 0;
-	size_t cap = t->cap ? t->cap * 2 : 64;
-	struct ns_entry **v = realloc(t->v, cap * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	t->v = v;
-	t->cap = cap;
-	return 0;
+	for (int w = NS_TIER_OTHER; w > tier; w--) {
+		if (!t->nheld_tier[w])
+			continue;
+		for (size_t i = t->n; i-- > 0;) {
+			struct ns_entry *v = t->v[i];
+			if (v->park || v->held_tier != w)
+				continue;
+			if (evict)
+				park(t, v, why);
+			return 0;
+		}
+	}
+	return why;
+}
+
+/* e, parked, takes its namespace fd and is polled from now on. */
+static void hold(struct ns_table *t, struct ns_entry *e, int nsfd)
+{
+	e->nsfd = nsfd;
+	e->park = 0;
+	e->held_tier = tier_of(e);
+	e->worker = t->next_worker++ % t->cfg.nworkers;
+	e->t.has_nsid = ns_nsid(t->rtnl_fd, nsfd, &e->t.nsid) == 0;
+	t->nheld++;
+	t->nheld_tier[e->held_tier]++;
+	open_target(t, e);
+}
+
+/* A parked entry (new, or one not polled last time) gets its fds when the
+ * limits leave room for its tier, from `path` (the report in hand); else
+ * it stays parked with the reason. An owner not known yet is learnt from
+ * the opened namespace first (which costs the open). */
+static void try_admit(struct ns_table *t, struct ns_entry *e, const char *path)
+{
+	int why = e->owner == NS_OWNER_UNKNOWN && tier_of(e) != NS_TIER_HOST
+			  ? 0
+			  : make_room(t, tier_of(e), 0);
+	int fd;
+
+	if (why) {
+		e->park = why;
+		return;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ESRCH) /* not this path */
+			e->park = e->park ? e->park : NS_PARK_GONE;
+		else
+			e->park = -errno; /* EMFILE, ENFILE...: failed */
+		return;
+	}
+	/* an owner that cannot be told (no NS_GET_USERNS) is not held
+	 * against the namespace */
+	if (e->owner == NS_OWNER_UNKNOWN)
+		e->owner = ns_owner_rank(fd, t->self_user) == 0 ? NS_OWNER_OTHER
+								: NS_OWNER_ROOT;
+	why = make_room(t, tier_of(e), 1);
+	if (why) {
+		close(fd);
+		e->park = why;
+		return;
+	}
+	hold(t, e, fd);
 }
 
 static int add_entry(struct ns_table *t, const struct ns_seen *s)
@@ -153,39 +329,31 @@ static int add_entry(struct ns_table *t, const struct ns_seen *s)
 	struct ns_entry *e;
 	int rc;
 
-	rc = grow(t);
-	if (rc == 0 && (t->n + 1) * 2 > t->hcap)
-		rc = hash_rebuild(t, t->n + 1);
-	if (rc < 0)
-		return rc;
-	e = calloc(1, sizeof(*e));
-	if (!e)
-		return -ENOMEM;
+	rc = reserve(t, t->n + 1);
+	e = rc < 0 ? NULL : calloc(1, sizeof(*e));
+	if (!e) {
+		add_failed(t, s, -ENOMEM);
+		return 0;
+	}
 	e->dev = s->dev;
 	e->ino = s->ino;
 	e->gen = t->gen;
 	e->mount_gen = s->kind == NS_SRC_MOUNT ? t->gen : 0;
+	e->nsfd = -1;
 	e->t.fd = -1;
 	e->t.netns = e->name;
 	e->t.netns_inode = s->ino;
-	e->worker = (unsigned)(t->n % t->cfg.nworkers);
+	e->park = NS_PARK_GONE; /* until it is opened */
 	name_entry(t, e, s);
-	e->nsfd = open(s->path, O_RDONLY | O_CLOEXEC);
-	if (e->nsfd < 0) {
-		/* gone between stat and open: not an error, not an entry */
-		free(e);
-		return 0;
-	}
-	e->t.has_nsid = ns_nsid(t->rtnl_fd, e->nsfd, &e->t.nsid) == 0;
 	t->v[t->n++] = e;
-	size_t slot = slot_of(t, e->dev, e->ino);
-	while (t->hash[slot])
-		slot = (slot + 1) & (t->hcap - 1);
-	t->hash[slot] = e;
+	hash_insert(t->hash, t->hcap, e);
 	if (s->kind == NS_SRC_HOST)
 		t->host = e;
-	t->st->added++;
-	open_target(t, e);
+	try_admit(t, e, s->path);
+	/* not polled: remembered (no open tried again while it cannot be
+	 * polled) up to a bound, past which it is counted and forgotten */
+	e->forget = e->park && t->n - t->nheld > NS_PARKED_MAX;
+	t->st->added += e->park != NS_PARK_GONE && !e->forget;
 	return 0;
 }
 
@@ -194,8 +362,17 @@ static int on_seen(const struct ns_seen *s, void *arg)
 	struct ns_table *t = arg;
 	struct ns_entry *e;
 
+	if (s->error) { /* unreadable: counted, the others go on */
+		t->st->skipped++;
+		snprintf(t->st->skipmsg, sizeof(t->st->skipmsg),
+			 "netns entry %s skipped: %s", s->path,
+			 strerror(-s->error));
+		return 0;
+	}
 	/* most processes live in the host namespace: skip the hash */
 	if (t->host && s->ino == t->host->ino && s->dev == t->host->dev) {
+		if (t->host->park && t->host->gen != t->gen)
+			try_admit(t, t->host, s->path);
 		t->host->gen = t->gen;
 		return 0;
 	}
@@ -212,6 +389,9 @@ static int on_seen(const struct ns_seen *s, void *arg)
 			if (s->pid == e->name_pid)
 				e->name_pid_gen = t->gen;
 		}
+		/* not polled last time: one more try per reconcile */
+		if (e->park && e->gen != t->gen)
+			try_admit(t, e, s->path);
 		e->gen = t->gen;
 		return 0;
 	}
@@ -237,21 +417,53 @@ static void free_entry(struct ns_entry *e)
 	free(e);
 }
 
-/* Drops vanished entries, retries failed ones, reopens broken sockets. */
-static int sweep(struct ns_table *t)
+/* A namespace seen but not polled: counted over --netns-max, or as failed
+ * with the reason. */
+static void count_parked(struct ns_table *t, const struct ns_entry *e)
+{
+	struct ns_reconcile_stats *st = t->st;
+	int nofd = e->park == -EMFILE || e->park == -ENFILE;
+
+	if (e->park == NS_PARK_CAP) {
+		st->capped++;
+		return;
+	}
+	snprintf(st->errmsg, sizeof(st->errmsg), "netns %s: cannot open: %s%s",
+		 e->name, strerror(-e->park),
+		 nofd ? " (see RLIMIT_NOFILE)" : "");
+	st->error = e->park;
+	st->failed++;
+	t->nofd += nofd;
+}
+
+static void drop(struct ns_table *t, struct ns_entry *e)
+{
+	if (e == t->host)
+		t->host = NULL;
+	if (!e->park) {
+		t->nheld--;
+		t->nheld_tier[e->held_tier]--;
+	}
+	free_entry(e);
+}
+
+/* Drops vanished entries, counts the ones not polled, retries failed
+ * sockets, reopens broken ones. After an incomplete discovery (`complete`
+ * 0) nothing is dropped or renamed: what the scan did not reach is not
+ * gone. */
+static void sweep(struct ns_table *t, int complete)
 {
 	size_t keep = 0;
 
 	for (size_t i = 0; i < t->n; i++) {
 		struct ns_entry *e = t->v[i];
-		if (e->gen != t->gen) {
-			if (e == t->host)
-				t->host = NULL;
-			free_entry(e);
-			t->st->removed++;
+		if (e->park == NS_PARK_GONE || (e->gen != t->gen && complete)) {
+			t->st->removed += e->park != NS_PARK_GONE;
+			drop(t, e);
 			continue;
 		}
-		if (e->last_pid &&
+		t->st->total++;
+		if (e->last_pid && complete &&
 		    ((e->kind == NS_SRC_MOUNT && e->mount_gen != t->gen) ||
 		     (e->kind == NS_SRC_PID && e->name_pid_gen != t->gen))) {
 			/* its bind mount or naming process is gone but another
@@ -262,6 +474,14 @@ static int sweep(struct ns_table *t)
 			name_entry(t, e, &s);
 		}
 		e->last_pid = 0;
+		if (e->park) {
+			count_parked(t, e);
+			if (e->forget)
+				drop(t, e);
+			else
+				t->v[keep++] = e;
+			continue;
+		}
 		if (e->t.broken) {
 			poll_target_detach(&e->t);
 			t->st->reopened++;
@@ -272,29 +492,78 @@ static int sweep(struct ns_table *t)
 		t->v[keep++] = e;
 	}
 	t->n = keep;
-	return hash_rebuild(t, t->n);
+	(void)hash_rebuild(t, t->n); /* cannot fail: it does not grow */
 }
 
-static int build_targets(struct ns_table *t)
+/* Cannot fail: reserve() made room for every entry. Each worker's list
+ * is in tier order (the host, root's namespaces, the others): the first
+ * dumps in flight are theirs. */
+static void build_targets(struct ns_table *t)
 {
-	if (t->tcap < t->n + 1) {
-		size_t cap = t->n + 64;
-		for (unsigned w = 0; w < t->cfg.nworkers; w++) {
-			void *p = realloc(t->targets[w], cap * sizeof(void *));
-			if (!p)
-				return -ENOMEM;
-			t->targets[w] = p;
-		}
-		t->tcap = cap;
-	}
 	for (unsigned w = 0; w < t->cfg.nworkers; w++)
 		t->ntargets[w] = 0;
+	for (int tier = NS_TIER_HOST; tier <= NS_TIER_OTHER; tier++)
+		for (size_t i = 0; i < t->n; i++) {
+			struct ns_entry *e = t->v[i];
+			if (e->t.fd < 0 || e->held_tier != tier)
+				continue;
+			t->targets[e->worker][t->ntargets[e->worker]++] = &e->t;
+		}
+}
+
+/* The tiers of the held entries as they are now (a bind mount may have
+ * come or gone since they were counted). */
+static void recount_tiers(struct ns_table *t)
+{
+	memset(t->nheld_tier, 0, sizeof(t->nheld_tier));
 	for (size_t i = 0; i < t->n; i++) {
 		struct ns_entry *e = t->v[i];
-		if (e->t.fd >= 0)
-			t->targets[e->worker][t->ntargets[e->worker]++] = &e->t;
+		if (!e->park) {
+			e->held_tier = tier_of(e);
+			t->nheld_tier[e->held_tier]++;
+		}
 	}
-	return 0;
+}
+
+/* The soft RLIMIT_NOFILE now (an operator may change it at runtime). */
+static uint64_t fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return UINT64_MAX;
+	return rl.rlim_cur;
+}
+
+static int warn_due(uint64_t *last, uint64_t now)
+{
+	if (*last && now - *last < NS_WARN_NS)
+		return 0;
+	*last = now;
+	return 1;
+}
+
+/* Namespaces not polled for a limit: one line a minute at most for each
+ * limit (the summary line counts them every poll). */
+static void warn_limits(struct ns_table *t, uint64_t now)
+{
+	if (t->st->capped && warn_due(&t->warned_cap_ns, now))
+		fprintf(stderr,
+			"tcpscope: warning: %u namespace%s not polled: "
+			"--netns-max %u reached (the host, bind mounts and "
+			"namespaces owned by tcpscope's user namespace go "
+			"first)\n",
+			t->st->capped, t->st->capped == 1 ? "" : "s",
+			t->cfg.netns_max);
+	if (t->nofd && warn_due(&t->warned_fd_ns, now))
+		fprintf(stderr,
+			"tcpscope: warning: %u namespace%s not opened: out of "
+			"file descriptors (RLIMIT_NOFILE %llu; each namespace "
+			"polled takes 2, %u were open at start, %u kept in "
+			"reserve); raise the limit (systemd: LimitNOFILE=)\n",
+			t->nofd, t->nofd == 1 ? "" : "s",
+			(unsigned long long)t->fd_limit, t->base_fds,
+			NS_FD_RESERVE);
 }
 
 int ns_table_reconcile(struct ns_table *t, struct ns_reconcile_stats *st)
@@ -314,12 +583,13 @@ int ns_table_reconcile(struct ns_table *t, struct ns_reconcile_stats *st)
 	memset(st, 0, sizeof(*st));
 	t->st = st;
 	t->gen++;
+	t->nofd = 0;
+	t->fd_limit = fd_limit();
+	recount_tiers(t);
 	rc = ns_discover(&dc, on_seen, t);
-	if (rc == 0)
-		rc = sweep(t);
-	if (rc == 0)
-		rc = build_targets(t);
-	st->total = (uint32_t)t->n;
+	sweep(t, rc == 0);
+	build_targets(t);
+	warn_limits(t, t0);
 	st->duration_ns = ts_now_ns(CLOCK_MONOTONIC) - t0;
 	t->st = NULL;
 	return rc;
@@ -353,6 +623,32 @@ static void sources_for(const char *sel, int *mounts, int *proc)
 	}
 }
 
+/* Each namespace polled holds 2 fds: the soft limit (1024 under systemd)
+ * goes up to the hard one, which an unprivileged process may do. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* The fds open now, the rest of tcpscope's share of the limit. */
+static unsigned fds_open(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	unsigned n = 0;
+
+	if (!d)
+		return 32; /* no /proc/self: a guess, within the reserve */
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n > 3 ? n - 3 : n; /* ".", ".." and the directory's own fd */
+}
+
 int ns_table_init(struct ns_table *t, const struct ns_table_cfg *cfg)
 {
 	int rc;
@@ -360,20 +656,31 @@ int ns_table_init(struct ns_table *t, const struct ns_table_cfg *cfg)
 	memset(t, 0, sizeof(*t));
 	t->cfg = *cfg;
 	t->rtnl_fd = -1;
+	t->inited = 1;
 	if (t->cfg.nworkers == 0)
 		t->cfg.nworkers = 1;
+	if (t->cfg.netns_max == 0)
+		t->cfg.netns_max = NS_NETNS_MAX_DEFAULT;
 	sources_for(t->cfg.select, &t->scan_mounts, &t->scan_proc);
-	rc = ns_rtnl_open(&t->rtnl_fd);
+	t->cgroot = t->cfg.cgroup ? t->cfg.cgroup : ns_cgroup2_root();
+	raise_fd_limit();
+	rc = ns_self_user(t->self_user);
+	if (rc == 0)
+		rc = ns_rtnl_open(&t->rtnl_fd);
 	if (rc == 0)
 		rc = ns_opener_new(&t->opener);
 	if (rc < 0)
 		ns_table_release(t);
+	else
+		t->base_fds = fds_open();
 	return rc;
 }
 
 void ns_table_release(struct ns_table *t)
 {
-	if (!t)
+	/* a zeroed table's rtnl_fd is 0: stdin (or whatever holds fd 0),
+	 * not ours to close */
+	if (!t || !t->inited)
 		return;
 	for (size_t i = 0; i < t->n; i++)
 		free_entry(t->v[i]);
@@ -385,5 +692,4 @@ void ns_table_release(struct ns_table *t)
 	if (t->rtnl_fd >= 0)
 		close(t->rtnl_fd);
 	memset(t, 0, sizeof(*t));
-	t->rtnl_fd = -1;
 }

@@ -62,7 +62,7 @@ ENGINES = [
 
 SUMMARY = re.compile(
     r"tcpscope: poll (\d+): (\d+) sockets in [0-9.]+ ms; namespaces (\d+) "
-    r"\(\+\d+ -\d+, (\d+) failed, reconcile [0-9.]+ ms\); (\d+) dumps "
+    r"\(\+\d+ -\d+, (\d+) failed, \d+ skipped, \d+ over --netns-max, reconcile [0-9.]+ ms\); (\d+) dumps "
     r"\((\d+) failed, (\d+) inconsistent\), (\d+) datagrams, (\d+) unknown "
     r"attributes(?:; ring: (?P<enters>\d+) enters, (?P<busy>\d+) refused "
     r"\(full\), (?P<bad>\d+) bad completions)?(.*)$")

@@ -21,6 +21,10 @@ import time
 
 NETNS_DIR = '/run/netns'
 PREFIX = 'tsnt%d-' % os.getpid()
+# A prefix unique on the host even inside isolate()'s pid namespace (where
+# every test is pid 1): the pid the test has outside it.
+os.environ.setdefault('TSNT_OUTER_PID', str(os.getpid()))
+TSC_PREFIX = 'tsc-%s-' % os.environ['TSNT_OUTER_PID']
 _LEFTOVER = re.compile(r'^tsnt(\d+)-')
 CLONE_NEWNET = 0x40000000
 SIOCGIFFLAGS = 0x8913

@@ -59,7 +59,9 @@ ENGINES = [
 
 SUMMARY = re.compile(
     r'tcpscope: poll (\d+): (\d+) sockets in [0-9.]+ ms; namespaces (\d+) '
-    r'\(\+\d+ -\d+, (\d+) failed, reconcile [0-9.]+ ms\); (\d+) dumps '
+    r'\(\+\d+ -\d+, (\d+) failed, 0 skipped, 0 over --netns-max, '
+    r'reconcile [0-9.]+ ms\); '
+    r'(\d+) dumps '
     r'\((\d+) failed, (\d+) inconsistent\), (\d+) datagrams, (\d+) unknown '
     r'attributes(?:; ring: \d+ enters, 0 refused \(full\), 0 bad '
     r'completions)?; (?:stdout|file:\S+): \d+ sent, 0 dropped \(0 oversize\), '
