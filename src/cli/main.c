@@ -400,6 +400,10 @@ static void free_workers(struct daemon *d)
 	}
 }
 
+/* the interval's nanoseconds cannot wrap (options.c bounds it) */
+_Static_assert(TS_INTERVAL_MAX_MS <= UINT64_MAX / 1000000ull,
+	       "--interval's bound overflows in nanoseconds");
+
 static int poll_loop_forever(struct daemon *d)
 {
 	uint64_t interval_ns = d->opt.interval_ms * 1000000ull;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -164,11 +165,26 @@ int ts_states_parse(const char *list, uint32_t *states_out)
 	return 0;
 }
 
-static int bad(FILE *err, const char *opt, const char *val, const char *why)
+/* The one line of a bad value; `why` is a format, so that limits are
+ * printed from the constants the checks use. */
+__attribute__((format(printf, 4, 5))) static int
+bad(FILE *err, const char *opt, const char *val, const char *why, ...)
 {
-	fprintf(err, "tcpscope: invalid value '%s' for --%s: %s\n", val, opt,
-		why);
+	va_list ap;
+
+	fprintf(err, "tcpscope: invalid value '%s' for --%s: ", val, opt);
+	va_start(ap, why);
+	vfprintf(err, why, ap);
+	va_end(ap);
+	fputc('\n', err);
 	return -EINVAL;
+}
+
+static int bad_range(FILE *err, const char *opt, const char *val, uint64_t lo,
+		     uint64_t hi)
+{
+	return bad(err, opt, val, "expected %llu to %llu",
+		   (unsigned long long)lo, (unsigned long long)hi);
 }
 
 /* Splits the list in place into o->netns_dirs (argv is ours to modify). */
@@ -178,15 +194,26 @@ static int parse_dirs(const char *arg, struct ts_options *o, FILE *err)
 
 	o->nnetns_dirs = 0;
 	for (char *tok = strtok(p, ","); tok; tok = strtok(NULL, ",")) {
-		if (o->nnetns_dirs == 8)
+		if (o->nnetns_dirs == TS_MAX_NETNS_DIRS)
 			return bad(err, "netns-dirs", arg,
-				   "at most 8 directories");
+				   "at most %d directories", TS_MAX_NETNS_DIRS);
 		if (tok[0] != '/')
 			return bad(err, "netns-dirs", tok,
 				   "expected an absolute path");
 		o->netns_dirs[o->nnetns_dirs++] = tok;
 	}
 	return 0;
+}
+
+static int parse_interval(const char *arg, struct ts_options *o, FILE *err)
+{
+	if (ts_parse_duration_ms(arg, 1, TS_INTERVAL_MAX_MS, &o->interval_ms) ==
+	    0)
+		return 0;
+	return bad(err, "interval", arg,
+		   "expected N[ms|s|m] from 1ms to %llus (%llu h), e.g. 500ms, "
+		   "10s, 1m",
+		   TS_INTERVAL_MAX_MS / 1000, TS_INTERVAL_MAX_MS / 3600000);
 }
 
 static int apply_engine(int c, const char *arg, struct ts_options *o, FILE *err)
@@ -205,10 +232,10 @@ static int apply_engine(int c, const char *arg, struct ts_options *o, FILE *err)
 			   "expected syscall, uring or auto");
 	}
 	if (ts_parse_u64(arg, 1, RING_BATCH_MAX, &v) < 0)
-		return bad(err,
-			   c == OPT_URING_RECV_BATCH ? "uring-recv-batch"
-						     : "uring-cqe-batch",
-			   arg, "expected 1 to 4096");
+		return bad_range(err,
+				 c == OPT_URING_RECV_BATCH ? "uring-recv-batch"
+							   : "uring-cqe-batch",
+				 arg, 1, RING_BATCH_MAX);
 	if (c == OPT_URING_RECV_BATCH)
 		o->uring_recv_batch = (unsigned)v;
 	else
@@ -225,15 +252,10 @@ static int apply(int c, const char *arg, struct ts_options *o, FILE *out,
 		o->once = 1;
 		return 0;
 	case OPT_INTERVAL:
-		if (ts_parse_duration_ms(arg, &o->interval_ms) < 0 ||
-		    o->interval_ms == 0)
-			return bad(err, "interval", arg,
-				   "expected N[ms|s|m], N > 0 (e.g. 500ms, "
-				   "10s, 1m)");
-		return 0;
+		return parse_interval(arg, o, err);
 	case OPT_COUNT:
-		if (ts_parse_u64(arg, 1, UINT64_MAX, &o->count) < 0)
-			return bad(err, "count", arg, "expected a number > 0");
+		if (ts_parse_u64(arg, 1, TS_COUNT_MAX, &o->count) < 0)
+			return bad_range(err, "count", arg, 1, TS_COUNT_MAX);
 		return 0;
 	case OPT_FAMILY:
 		if (strcmp(arg, "inet") == 0)
@@ -267,7 +289,8 @@ static int apply(int c, const char *arg, struct ts_options *o, FILE *out,
 	case OPT_DEST:
 		if (o->ndests == TS_MAX_DESTS)
 			return bad(err, "dest", arg,
-				   "too many destinations (max 16)");
+				   "too many destinations (at most %d)",
+				   TS_MAX_DESTS);
 		o->dests[o->ndests++] = arg;
 		return 0;
 	case OPT_QUIET:
@@ -287,7 +310,8 @@ static int apply(int c, const char *arg, struct ts_options *o, FILE *out,
 	case OPT_WORKERS: {
 		uint64_t w;
 		if (ts_parse_u64(arg, 1, NS_MAX_WORKERS, &w) < 0)
-			return bad(err, "workers", arg, "expected 1 to 64");
+			return bad_range(err, "workers", arg, 1,
+					 NS_MAX_WORKERS);
 		o->workers = (unsigned)w;
 		return 0;
 	}

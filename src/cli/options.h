@@ -5,6 +5,8 @@
  * value it prints exactly one line naming the option and the value to
  * `err` and returns -EINVAL (the caller exits 2). --help / --version print
  * to `out` and return 1 (the caller exits 0). Pointers in *o point into argv.
+ * Every numeric option has a bound (TS_*_MAX here, NS_MAX_WORKERS,
+ * RING_BATCH_MAX) and its message names it.
  * Thread-safety: uses getopt_long (global state): call once, from main.
  */
 #ifndef TS_OPTIONS_H
@@ -16,6 +18,14 @@
 #include "../sink/sink.h"
 
 #define TS_MAX_DESTS 16
+/* Bounds of the numeric options; the error messages print these. A day
+ * between polls is already beyond any use, and keeps interval_ms * 1e6
+ * (the nanoseconds main.c computes) far from overflow. */
+#define TS_INTERVAL_MAX_MS (24ull * 3600 * 1000)
+/* a billion polls: 31 years at 1 s; a run meant to last longer has no
+ * --count */
+#define TS_COUNT_MAX	  1000000000ull
+#define TS_MAX_NETNS_DIRS 8
 
 struct ts_options {
 	int once;
@@ -29,8 +39,8 @@ struct ts_options {
 	const char *dests[TS_MAX_DESTS];
 	unsigned ndests;
 	int quiet;
-	const char *netns;	   /* "all", "host" or NAME[,NAME...] */
-	const char *netns_dirs[8]; /* bind-mount directories */
+	const char *netns; /* "all", "host" or NAME[,NAME...] */
+	const char *netns_dirs[TS_MAX_NETNS_DIRS]; /* bind-mount directories */
 	unsigned nnetns_dirs;
 	unsigned workers; /* poll threads */
 	int io_engine;	  /* TS_ENGINE_* */

@@ -53,10 +53,32 @@ BAD = [
     (["--interval"], "--interval"),
 ]
 
+# Out of bounds: (args, the value, the limit the line must name). The first
+# three overflowed the interval's nanoseconds (a crash by SIGFPE, or polls
+# back to back); the others are each bound plus one.
+BEYOND = [
+    (["--interval", "288230376151711744ms"], "288230376151711744ms", "86400s"),
+    (["--interval", "18446744073709551615ms"], "18446744073709551615ms",
+     "86400s"),
+    (["--interval", "307445734m"], "307445734m", "86400s"),
+    (["--interval", "307445734561826m"], "307445734561826m", "86400s"),
+    (["--interval", "86400001ms"], "86400001ms", "86400s"),
+    (["--interval", "86401s"], "86401s", "86400s"),
+    (["--interval", "86401"], "86401", "86400s"),
+    (["--interval", "1441m"], "1441m", "86400s"),
+    (["--count", "1000000001"], "1000000001", "1000000000"),
+    (["--count", "18446744073709551615"], "18446744073709551615",
+     "1000000000"),
+    (["--workers", "65"], "65", "64"),
+    (["--uring-recv-batch", "4097"], "4097", "4096"),
+    (["--uring-cqe-batch", "4097"], "4097", "4096"),
+    (["--uring-recv-batch", "0"], "0", "4096"),
+]
+
 
 def check_bad_values():
-    for args, value in BAD:
-        rc, out, err = run(args)
+    for args, value, *limit in BAD + BEYOND:
+        rc, out, err = run(args, timeout=10)
         what = "tcpscope %s" % " ".join(args)
         check(rc == 2, "%s: exit %d, expected 2" % (what, rc))
         check(out == "", "%s: wrote to stdout: %r" % (what, out[:200]))
@@ -65,6 +87,16 @@ def check_bad_values():
               "%s: expected one stderr line, got %r" % (what, err))
         check(names(err, value), "%s: stderr does not name %s: %r"
               % (what, value, err))
+        for lim in limit:
+            check(names(err, lim), "%s: stderr does not name the limit %s: "
+                  "%r" % (what, lim, err))
+    # the bounds themselves are accepted
+    for args in (["--interval", "86400s"], ["--interval", "1440m"],
+                 ["--workers", "64"], ["--uring-cqe-batch", "4096"]):
+        rc, out, err = run(["--once", "--quiet", "--dest", "null"] + SMALL
+                           + args, timeout=30)
+        check(rc == 0 and err == "", "tcpscope %s: exit %d, stderr %r"
+              % (" ".join(args), rc, err))
 
 
 def all_options():
