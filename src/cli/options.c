@@ -187,13 +187,20 @@ static int bad_range(FILE *err, const char *opt, const char *val, uint64_t lo,
 		   (unsigned long long)lo, (unsigned long long)hi);
 }
 
-/* Splits the list in place into o->netns_dirs (argv is ours to modify). */
+/* Splits a copy of the list into o->netns_dirs: argv is left as given,
+ * so every message shows the value the user typed. */
 static int parse_dirs(const char *arg, struct ts_options *o, FILE *err)
 {
-	char *p = (char *)arg;
+	size_t len = strlen(arg);
+	char *save = NULL;
 
+	if (len >= sizeof(o->netns_dirs_buf))
+		return bad(err, "netns-dirs", arg, "longer than %zu characters",
+			   sizeof(o->netns_dirs_buf) - 1);
+	memcpy(o->netns_dirs_buf, arg, len + 1);
 	o->nnetns_dirs = 0;
-	for (char *tok = strtok(p, ","); tok; tok = strtok(NULL, ",")) {
+	for (char *tok = strtok_r(o->netns_dirs_buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
 		if (o->nnetns_dirs == TS_MAX_NETNS_DIRS)
 			return bad(err, "netns-dirs", arg,
 				   "at most %d directories", TS_MAX_NETNS_DIRS);

@@ -4,9 +4,10 @@
  * Contract: ts_options_parse() fills *o from argv (defaults first). On a bad
  * value it prints exactly one line naming the option and the value to
  * `err` and returns -EINVAL (the caller exits 2). --help / --version print
- * to `out` and return 1 (the caller exits 0). Pointers in *o point into argv.
- * Every numeric option has a bound (TS_*_MAX here, NS_MAX_WORKERS,
- * RING_BATCH_MAX) and its message names it.
+ * to `out` and return 1 (the caller exits 0). Pointers in *o point into argv
+ * (argv is not modified) or, for netns_dirs, into *o itself. Every numeric
+ * option has a bound (TS_*_MAX here, NS_MAX_WORKERS, RING_BATCH_MAX) and
+ * its message names it.
  * Thread-safety: uses getopt_long (global state): call once, from main.
  */
 #ifndef TS_OPTIONS_H
@@ -26,6 +27,8 @@
  * --count */
 #define TS_COUNT_MAX	  1000000000ull
 #define TS_MAX_NETNS_DIRS 8
+/* the --netns-dirs list is copied (argv is left alone): its bound */
+#define TS_NETNS_DIRS_LEN 4096
 
 struct ts_options {
 	int once;
@@ -40,12 +43,13 @@ struct ts_options {
 	unsigned ndests;
 	int quiet;
 	const char *netns; /* "all", "host" or NAME[,NAME...] */
-	const char *netns_dirs[TS_MAX_NETNS_DIRS]; /* bind-mount directories */
+	const char *netns_dirs[TS_MAX_NETNS_DIRS]; /* or into the buf */
 	unsigned nnetns_dirs;
 	unsigned workers; /* poll threads */
 	int io_engine;	  /* TS_ENGINE_* */
 	unsigned uring_recv_batch;
 	unsigned uring_cqe_batch;
+	char netns_dirs_buf[TS_NETNS_DIRS_LEN]; /* the copy of the list */
 };
 
 enum { TS_ENGINE_SYSCALL, TS_ENGINE_URING, TS_ENGINE_AUTO };

@@ -51,6 +51,7 @@ BAD = [
     (["--frobnicate"], "--frobnicate"),
     (["--once", "stray"], "stray"),
     (["--interval"], "--interval"),
+    (["--netns-dirs", "/run/netns,relative"], "relative"),
 ]
 
 # Out of bounds: (args, the value, the limit the line must name). The first
@@ -73,6 +74,10 @@ BEYOND = [
     (["--uring-recv-batch", "4097"], "4097", "4096"),
     (["--uring-cqe-batch", "4097"], "4097", "4096"),
     (["--uring-recv-batch", "0"], "0", "4096"),
+    # the whole list as given, not what splitting it left of argv
+    (["--netns-dirs", "/a,/b,/c,/d,/e,/f,/g,/h,/i"], "/a,/b,/c,/d,/e,/f,/g,/h,/i",
+     "8"),
+    (["--netns-dirs", "/" + "x" * 4095], "/" + "x" * 4095, "4095"),
 ]
 
 
