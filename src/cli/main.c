@@ -408,7 +408,7 @@ static int poll_loop_forever(struct daemon *d)
 {
 	uint64_t interval_ns = d->opt.interval_ms * 1000000ull;
 	uint64_t next = ts_now_ns(CLOCK_MONOTONIC);
-	int failed = 0;
+	int failed = 0; /* any poll of the run: the exit status says so */
 
 	while (!ts_stop_requested() &&
 	       (d->opt.count == 0 || d->poll_seq < d->opt.count)) {
@@ -420,9 +420,10 @@ static int poll_loop_forever(struct daemon *d)
 				strerror(-rc));
 		d->poll_seq++;
 		rc = poll_all(d, &st);
-		failed = rc < 0 || ns.total == ns.failed;
+		int poll_failed = rc < 0 || ns.total == ns.failed;
+		failed |= poll_failed;
 		flush_sinks(d);
-		if (!d->opt.quiet || failed) /* a failure is never silent */
+		if (!d->opt.quiet || poll_failed) /* never silent */
 			print_summary(d, d->poll_seq, &st, &ns);
 		if (d->opt.count && d->poll_seq >= d->opt.count)
 			break;
