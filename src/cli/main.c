@@ -14,6 +14,7 @@
  * SIGHUP reopens file destinations (log rotation).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -503,12 +504,40 @@ static void finish_sinks(struct daemon *d)
 	}
 }
 
+/* 0/1/2 closed at exec are reopened on /dev/null: else the first socket
+ * or file opened takes one, and records or summaries would be written into
+ * it. In order, so that open() returns the fd being filled. */
+static int open_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		int n = open("/dev/null", O_RDWR);
+		if (n < 0)
+			return -errno;
+		if (n != fd) {
+			int rc = dup2(n, fd) < 0 ? -errno : 0;
+			close(n);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct daemon d;
 	char err[256];
 	int rc;
 
+	/* before anything opens an fd */
+	rc = open_std_fds();
+	if (rc < 0) {
+		fprintf(stderr, "tcpscope: cannot open /dev/null: %s\n",
+			strerror(-rc));
+		return 1;
+	}
 	/* before anything else: a SIGHUP or SIGTERM while a destination's
 	 * name is resolved must not kill the daemon */
 	if (ts_stop_init() < 0) {
