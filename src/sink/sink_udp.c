@@ -1,7 +1,9 @@
 /*
  * sink_udp.c - udp://HOST:PORT destination.
  *
- * The host is resolved once at startup (names, IPv4 and [IPv6] literals);
+ * The host is resolved once at startup (names, IPv4 and [IPv6] literals):
+ * a name that does not exist is bad input (-EINVAL), a resolver that
+ * cannot answer a runtime failure (-EAGAIN and others), with its message;
  * the socket is connected, so a datagram is one sendmmsg entry with no
  * address, and the kernel reports ICMP errors back to us. A datagram is at
  * most max_bytes (default and ceiling 65507, the IPv4 UDP maximum, used for
@@ -22,6 +24,32 @@
 /* Enough for a poll's burst of datagrams: sends never wait on loopback. */
 #define UDP_SNDBUF (4 * 1024 * 1024)
 
+/* A name the resolver says does not exist is bad input (-EINVAL: exit 2);
+ * a resolver that cannot answer now (EAI_AGAIN, EAI_FAIL, EAI_MEMORY,
+ * EAI_SYSTEM) is a runtime failure: the same URL may work on the next
+ * start. */
+static int resolve_error(int gai, int sys_errno, const char *host, char *err,
+			 size_t errlen)
+{
+	if (gai == EAI_SYSTEM) {
+		snprintf(err, errlen, "cannot resolve '%s': %s", host,
+			 strerror(sys_errno));
+		return sys_errno ? -sys_errno : -EIO;
+	}
+	snprintf(err, errlen, "cannot resolve '%s': %s", host,
+		 gai_strerror(gai));
+	switch (gai) {
+	case EAI_AGAIN:
+		return -EAGAIN;
+	case EAI_FAIL:
+		return -EIO;
+	case EAI_MEMORY:
+		return -ENOMEM;
+	default:
+		return -EINVAL;
+	}
+}
+
 static int udp_connect(const struct sink_url *u, char *err, size_t errlen)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM,
@@ -35,11 +63,8 @@ static int udp_connect(const struct sink_url *u, char *err, size_t errlen)
 			~AI_ADDRCONFIG; /* e.g. ::1 with no v6 route */
 		rc = getaddrinfo(u->host, u->port, &hints, &res);
 	}
-	if (rc != 0) {
-		snprintf(err, errlen, "cannot resolve '%s': %s", u->host,
-			 gai_strerror(rc));
-		return -EINVAL;
-	}
+	if (rc != 0)
+		return resolve_error(rc, errno, u->host, err, errlen);
 	for (ai = res; ai; ai = ai->ai_next) {
 		fd = socket(ai->ai_family,
 			    SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
