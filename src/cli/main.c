@@ -467,20 +467,22 @@ static int run_polls(struct daemon *d)
 
 static int run_replay(struct daemon *d)
 {
+	const char *name = strcmp(d->opt.replay, "-") ? d->opt.replay : "stdin";
 	struct replay_stats st;
-	int rc = replay_file(d->opt.replay, on_record, d, &st);
+	char err[160];
+	int rc =
+		replay_file(d->opt.replay, on_record, d, &st, err, sizeof(err));
 
 	flush_sinks(d);
 	if (rc < 0) {
-		fprintf(stderr, "tcpscope: cannot replay %s: %s\n",
-			d->opt.replay, strerror(-rc));
+		fprintf(stderr, "tcpscope: cannot replay %s: %s\n", name, err);
 		return rc;
 	}
 	if (!d->opt.quiet) {
 		fprintf(stderr,
 			"tcpscope: replay %s: %llu packets, %llu dumps, "
 			"%llu sockets, %llu errors, %llu unknown attributes",
-			d->opt.replay, (unsigned long long)st.packets,
+			name, (unsigned long long)st.packets,
 			(unsigned long long)st.requests,
 			(unsigned long long)st.records,
 			(unsigned long long)st.errors,
