@@ -2,10 +2,11 @@
  * main.c - tcpscope entry point: options, signals, the poll loop.
  *
  * Threads: this one (reconcile, poll shard 0, output), the namespace
- * opener (ns_open.h), and --workers - 1 extra poll threads: a constant
- * number whatever the number of namespaces. Before each poll the namespace
- * table is reconciled; then every shard dumps its namespaces; each record
- * is stamped with the daemon-side fields (host name, record counter) and
+ * opener (ns_open.h), and --workers - 1 extra poll threads (with
+ * --io-engine uring, also the kernel's bounded io-wq workers: ring.h): a
+ * constant number whatever the number of namespaces. Before each poll the
+ * namespace table is reconciled; then every shard dumps its namespaces; each
+ * record is stamped with the daemon-side fields (host name, record counter) and
  * handed to every destination; destinations are flushed at the end of the
  * poll, and a one-line summary goes to stderr unless --quiet.
  * With several workers, records reach the (single-threaded) sinks in

@@ -22,6 +22,11 @@
  *    synchronous wait (ring_send_batch) takes only its own completions and
  *    keeps the others, in order, for the next ring_reap(), so a callback is
  *    never re-entered from a sink sending in the middle of one.
+ *  - io-wq: the kernel's worker threads for requests that must block
+ *    (iou-wrk-<tid>, threads of tcpscope) are bounded per poll thread to
+ *    RING_IOWQ_BOUNDED for file work (statx: namespace discovery) and
+ *    RING_IOWQ_UNBOUNDED for socket work (IORING_REGISTER_IOWQ_MAX_WORKERS,
+ *    Linux 5.15+; earlier kernels keep their own bounds).
  *  - ring_release() cancels every request in flight and drains their
  *    completions before any buffer is freed. NULL is fine.
  * Thread-safety: one thread (the ring's creator) per ring.
@@ -148,6 +153,12 @@ struct ring {
 };
 
 #define RING_BGID 7
+/* io-wq workers per poll thread (0 would mean "leave as is" to the
+ * kernel): discovery's stats run one after the other, which costs less
+ * than a thread per stat in flight (64 a batch), and sends to sockets
+ * wait for readiness by poll rather than in a worker */
+#define RING_IOWQ_BOUNDED   1
+#define RING_IOWQ_UNBOUNDED 1
 
 /* 0, or -errno with `err` saying what cannot be used and why (an opcode
  * by name, or what a refused io_uring_setup likely means). */
