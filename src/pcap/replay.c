@@ -245,10 +245,14 @@ int replay_buffer(const void *buf, size_t len, nl_record_fn fn, void *arg,
 	return 0;
 }
 
-/* Reads until buf holds cap bytes or the input ends (*eof). 0 or -errno. */
-static int fill(int fd, unsigned char *buf, size_t cap, size_t *n, int *eof)
+/* Reads into buf[*n..cap) until it holds at least `want` bytes or the
+ * input ends (*eof): a file fills the buffer in one read, a pipe gives
+ * what it has, and what it has is decoded without waiting for more.
+ * 0 or -errno. */
+static int fill(int fd, unsigned char *buf, size_t cap, size_t want, size_t *n,
+		int *eof)
 {
-	while (*n < cap && !*eof) {
+	while (*n < want && !*eof) {
 		ssize_t got = read(fd, buf + *n, cap - *n);
 		if (got < 0 && errno == EINTR)
 			continue;
@@ -261,10 +265,11 @@ static int fill(int fd, unsigned char *buf, size_t cap, size_t *n, int *eof)
 	return 0;
 }
 
-/* The capture on fd, REPLAY_CHUNK bytes at a time: a record cut by the
- * end of the buffer moves to its front and the rest is read after it; as
- * the buffer holds the largest record, one that still cannot be framed
- * then is corrupt, or cut by the end of the input. */
+/* The capture on fd, at most REPLAY_CHUNK bytes at a time: a record cut
+ * by the end of what was read moves to the buffer's front and the rest is
+ * read after it; as the buffer holds the largest record, one that cannot
+ * be framed with that much room is corrupt, or cut by the end of the
+ * input. */
 static int replay_fd(int fd, unsigned char *buf, struct replay_ctx *c,
 		     char *err, size_t errlen)
 {
@@ -272,7 +277,7 @@ static int replay_fd(int fd, unsigned char *buf, struct replay_ctx *c,
 	size_t n = 0;
 	int eof = 0, rc;
 
-	rc = fill(fd, buf, REPLAY_CHUNK, &n, &eof);
+	rc = fill(fd, buf, REPLAY_CHUNK, PCAP_GLOBAL_HDR, &n, &eof);
 	if (rc < 0) {
 		snprintf(err, errlen, "%s", strerror(-rc));
 		return rc;
@@ -288,7 +293,7 @@ static int replay_fd(int fd, unsigned char *buf, struct replay_ctx *c,
 			break;
 		n -= r.off;
 		memmove(buf, buf + r.off, n);
-		rc = fill(fd, buf, REPLAY_CHUNK, &n, &eof);
+		rc = fill(fd, buf, REPLAY_CHUNK, n + 1, &n, &eof);
 		if (rc < 0) {
 			snprintf(err, errlen, "%s", strerror(-rc));
 			return rc;
