@@ -4,16 +4,40 @@
  *
  * Threads: this one (the event loop: reconcile, poll shard 0, output),
  * the namespace opener (ns_open.h), and --workers - 1 extra poll threads:
- * a constant number whatever the number of namespaces.
+ * (with --io-engine uring, also the kernel's bounded io-wq workers:
+ * ring.h): a constant number whatever the number of namespaces.
  */
 #include <signal.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../daemon/daemon.h"
 #include "../util/stop.h"
 #include "options.h"
+
+/* 0/1/2 closed at exec are reopened on /dev/null: else the first socket
+ * or file opened takes one, and records or summaries would be written into
+ * it. In order, so that open() returns the fd being filled. */
+static int open_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		int n = open("/dev/null", O_RDWR);
+		if (n < 0)
+			return -errno;
+		if (n != fd) {
+			int rc = dup2(n, fd) < 0 ? -errno : 0;
+			close(n);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -21,8 +45,15 @@ int main(int argc, char **argv)
 	static struct ts_daemon d;
 	int rc, status;
 
-	/* before anything else: SIGINT/SIGTERM/SIGHUP are blocked here (so
-	 * in every thread) and read from a signalfd, so a signal while a
+	/* before anything opens an fd */
+	rc = open_std_fds();
+	if (rc < 0) {
+		fprintf(stderr, "tcpscope: cannot open /dev/null: %s\n",
+			strerror(-rc));
+		return 1;
+	}
+	/* then, before anything else: SIGINT/SIGTERM/SIGHUP are blocked here
+	 * (so in every thread) and read from a signalfd, so a signal while a
 	 * destination's name is resolved does not kill the daemon */
 	rc = ts_stop_init();
 	if (rc < 0) {

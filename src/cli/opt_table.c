@@ -78,7 +78,7 @@ static int set_duration(const struct ts_opt *d, const char *val,
 {
 	uint64_t v;
 
-	if (ts_parse_duration_ms(val, &v) < 0 || v < d->lo || v > d->hi) {
+	if (ts_parse_duration_ms(val, d->lo, d->hi, &v) < 0) {
 		char lo[32], hi[32];
 		ts_opt_fmt_duration(d->lo, lo, sizeof(lo));
 		ts_opt_fmt_duration(d->hi, hi, sizeof(hi));
@@ -211,6 +211,11 @@ static int add_dir(const char *item, size_t len, void *arg)
 		snprintf(c->why, c->n, "at most %llu directories",
 			 (unsigned long long)c->d->hi);
 		return -E2BIG;
+	}
+	if (len >= TS_PATH_MAX) {
+		snprintf(c->why, c->n, "a directory is longer than %d bytes",
+			 TS_PATH_MAX - 1);
+		return -ENAMETOOLONG;
 	}
 	if (item[0] != '/') {
 		snprintf(c->why, c->n, "'%.*s' is not an absolute path",

@@ -25,7 +25,8 @@
 
 #define TS_MAX_DESTS	  16
 #define TS_MAX_NETNS_DIRS 8
-#define TS_MAX_OPTS	  40 /* entries of the option table */
+#define TS_PATH_MAX	  4096 /* a --netns-dirs directory, NUL included */
+#define TS_MAX_OPTS	  40   /* entries of the option table */
 
 /* Bounds, shared by the checks and the messages that name them. */
 #define TS_INTERVAL_MAX_MS     (24ull * 3600 * 1000)

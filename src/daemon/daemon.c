@@ -158,11 +158,16 @@ static void poll_once(struct ts_daemon *d)
 	}
 }
 
+/* the interval's nanoseconds cannot wrap (the option table bounds it) */
+_Static_assert(TS_INTERVAL_MAX_MS <= UINT64_MAX / 1000000ull,
+	       "--interval's bound overflows in nanoseconds");
+
 static int poll_loop(struct ts_daemon *d)
 {
 	const struct ts_options *o = d->opt;
 	int rc = ts_loop_set_interval(&d->loop, o->interval_ms);
 
+	ts_stop_read_signals(); /* a SIGTERM during startup: no poll */
 	if (rc == 0 && !ts_stop_requested())
 		poll_once(d);
 	while (rc == 0 && (o->count == 0 || d->poll_seq < o->count) &&
@@ -245,14 +250,16 @@ static int on_replayed(struct ts_record *rec, void *arg)
 
 static int run_replay(struct ts_daemon *d)
 {
-	const char *path = d->opt->replay;
+	const char *path =
+		strcmp(d->opt->replay, "-") ? d->opt->replay : "stdin";
 	struct replay_stats st;
-	int rc = replay_file(path, on_replayed, &d->fanout, &st);
+	char err[160];
+	int rc = replay_file(d->opt->replay, on_replayed, &d->fanout, &st, err,
+			     sizeof(err));
 
 	ts_fanout_flush(&d->fanout, NULL);
 	if (rc < 0) {
-		fprintf(stderr, "tcpscope: cannot replay %s: %s\n", path,
-			strerror(-rc));
+		fprintf(stderr, "tcpscope: cannot replay %s: %s\n", path, err);
 		return rc;
 	}
 	if (!d->opt->quiet && !ts_daemon_reader_gone(d)) {

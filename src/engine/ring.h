@@ -24,6 +24,11 @@
  *    never re-entered from a sink sending in the middle of one. What it
  *    waits for is cancelled after 5 s, or at once when a stop is requested
  *    (util/stop.h; seen within 50 ms, without relying on EINTR).
+ *  - io-wq: the kernel's worker threads for requests that must block
+ *    (iou-wrk-<tid>, threads of tcpscope) are bounded per poll thread to
+ *    RING_IOWQ_BOUNDED for file work (statx: namespace discovery) and
+ *    RING_IOWQ_UNBOUNDED for socket work (IORING_REGISTER_IOWQ_MAX_WORKERS,
+ *    Linux 5.15+; earlier kernels keep their own bounds).
  *  - ring_release() cancels every request in flight and drains their
  *    completions before any buffer is freed. NULL is fine.
  * Thread-safety: one thread (the ring's creator) per ring.
@@ -150,6 +155,13 @@ struct ring {
 };
 
 #define RING_BGID 7
+/* io-wq workers per poll thread (0 would mean "leave as is" to the
+ * kernel): discovery's stats then run one after the other in one worker
+ * rather than in a thread per stat that blocks (64 in flight a batch); a
+ * reconcile of 1000 processes took the same time. Sends to sockets wait
+ * for readiness by poll, not in a worker. */
+#define RING_IOWQ_BOUNDED   1
+#define RING_IOWQ_UNBOUNDED 1
 
 /* 0, or -errno with `err` saying what cannot be used and why (an opcode
  * by name, or what a refused io_uring_setup likely means). */

@@ -286,6 +286,9 @@ int ring_init(struct ring *r, const struct ring_cfg *cfg, char *err,
 	if (rc < 0)
 		return setup_error(rc, err, errlen);
 	r->ready = 1;
+	/* EINVAL before 5.15: the kernel's own bounds stay */
+	unsigned iowq[2] = { RING_IOWQ_BOUNDED, RING_IOWQ_UNBOUNDED };
+	(void)io_uring_register_iowq_max_workers(&r->uring, iowq);
 	rc = check_opcodes(r, err, errlen);
 	if (rc < 0) {
 		ring_release(r);

@@ -12,13 +12,8 @@
 #include <errno.h>
 #include <string.h>
 
-#define PCAP_MAGIC_US	0xa1b2c3d4u
-#define PCAP_MAGIC_NS	0xa1b23c4du
-#define PCAP_GLOBAL_HDR 24u
-#define PCAP_REC_HDR	16u
-/* No sane capture has a bigger record (libpcap's own MAXIMUM_SNAPLEN is
- * 256 KiB); a larger caplen means a corrupt or hostile file. */
-#define PCAP_MAX_CAPLEN (256u * 1024u)
+#define PCAP_MAGIC_US 0xa1b2c3d4u
+#define PCAP_MAGIC_NS 0xa1b23c4du
 
 static uint32_t rd32(const unsigned char *p, int swapped)
 {
@@ -68,6 +63,13 @@ int pcap_reader_init(struct pcap_reader *r, const void *buf, size_t len)
 	t.off = PCAP_GLOBAL_HDR;
 	*r = t;
 	return 0;
+}
+
+void pcap_reader_rebase(struct pcap_reader *r, const void *buf, size_t len)
+{
+	r->buf = buf;
+	r->len = len;
+	r->off = 0;
 }
 
 int pcap_next(struct pcap_reader *r, struct pcap_pkt *pkt)

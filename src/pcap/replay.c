@@ -13,7 +13,9 @@
  * dumps and dumps cut short (a new request or the end of the capture before
  * NLMSG_DONE) are counted in `errors` and replay goes on. Only a non-pcap
  * or non-netlink input, or a callback returning < 0, ends it early with
- * -errno. No allocation: the parser lives on the stack.
+ * -errno. The parser lives on the stack; replay_file() allocates its one
+ * read buffer (REPLAY_CHUNK) and reads with read(2), not mmap: a file that
+ * shrinks under a mapping kills the reader with SIGBUS.
  */
 #include "replay.h"
 
@@ -22,9 +24,9 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pcap.h"
@@ -148,78 +150,188 @@ static int replay_packet(struct replay_ctx *c, const struct pcap_pkt *pkt)
 	return c->cb_err;
 }
 
+static void ctx_init(struct replay_ctx *c, nl_record_fn fn, void *arg,
+		     struct replay_stats *st)
+{
+	memset(c, 0, offsetof(struct replay_ctx, p));
+	c->fn = fn;
+	c->arg = arg;
+	c->st = st;
+}
+
+/* The global header of a capture whose first len bytes are buf: 0, or
+ * -EBADMSG / -EPROTONOSUPPORT with the reason in err (when not NULL). */
+static int start(struct pcap_reader *r, const unsigned char *buf, size_t len,
+		 char *err, size_t errlen)
+{
+	static const unsigned char pcapng[4] = { 0x0a, 0x0d, 0x0d, 0x0a };
+	int rc = pcap_reader_init(r, buf, len);
+
+	if (rc < 0) {
+		if (!err)
+			return rc;
+		if (len == 0)
+			snprintf(err, errlen, "empty, not a pcap file");
+		else if (len >= 4 && memcmp(buf, pcapng, 4) == 0)
+			snprintf(err, errlen,
+				 "not a pcap file but pcapng (convert it: "
+				 "editcap -F pcap IN OUT)");
+		else if (len < PCAP_GLOBAL_HDR)
+			snprintf(err, errlen,
+				 "not a pcap file (%zu bytes, shorter than "
+				 "the %u-byte header)",
+				 len, PCAP_GLOBAL_HDR);
+		else
+			snprintf(err, errlen, "not a pcap file");
+		return rc;
+	}
+	if (r->linktype != PCAP_LINKTYPE_NETLINK) {
+		if (err)
+			snprintf(err, errlen,
+				 "link type %u, expected %u (netlink)",
+				 r->linktype, PCAP_LINKTYPE_NETLINK);
+		return -EPROTONOSUPPORT;
+	}
+	return 0;
+}
+
+/* The records in the reader's buffer: 0 at its clean end, -EBADMSG at a
+ * record it cannot frame there, or the callback's error (c->cb_err). */
+static int replay_records(struct replay_ctx *c, struct pcap_reader *r)
+{
+	struct pcap_pkt pkt;
+	int rc;
+
+	while ((rc = pcap_next(r, &pkt)) == 1) {
+		c->st->packets++;
+		rc = replay_packet(c, &pkt);
+		if (rc < 0)
+			return rc;
+	}
+	return rc;
+}
+
+/* The end of the capture; framing < 0: a record could not be framed, and
+ * nothing after it can be. */
+static void finish(struct replay_ctx *c, int framing)
+{
+	if (framing < 0)
+		c->st->errors++;
+	if (c->active) { /* the capture ended inside a dump */
+		c->st->errors++;
+		close_dump(c);
+	}
+}
+
 int replay_buffer(const void *buf, size_t len, nl_record_fn fn, void *arg,
 		  struct replay_stats *st)
 {
 	struct replay_stats local;
 	struct pcap_reader r;
-	struct pcap_pkt pkt;
 	struct replay_ctx c;
 	int rc;
 
 	if (!st)
 		st = &local;
 	memset(st, 0, sizeof(*st));
-	rc = pcap_reader_init(&r, buf, len);
+	rc = start(&r, buf, len, NULL, 0);
 	if (rc < 0)
 		return rc;
-	if (r.linktype != PCAP_LINKTYPE_NETLINK)
-		return -EPROTONOSUPPORT;
+	ctx_init(&c, fn, arg, st);
+	rc = replay_records(&c, &r);
+	if (c.cb_err)
+		return c.cb_err;
+	finish(&c, rc);
+	return 0;
+}
 
-	memset(&c, 0, offsetof(struct replay_ctx, p));
-	c.fn = fn;
-	c.arg = arg;
-	c.st = st;
-	while ((rc = pcap_next(&r, &pkt)) == 1) {
-		st->packets++;
-		rc = replay_packet(&c, &pkt);
-		if (rc < 0)
-			return rc;
-	}
-	if (rc < 0) /* truncated record: nothing after it can be framed */
-		st->errors++;
-	if (c.active) { /* the capture ended inside a dump */
-		st->errors++;
-		close_dump(&c);
+/* Reads into buf[*n..cap) until it holds at least `want` bytes or the
+ * input ends (*eof): a file fills the buffer in one read, a pipe gives
+ * what it has, and what it has is decoded without waiting for more.
+ * 0 or -errno. */
+static int fill(int fd, unsigned char *buf, size_t cap, size_t want, size_t *n,
+		int *eof)
+{
+	while (*n < want && !*eof) {
+		ssize_t got = read(fd, buf + *n, cap - *n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -errno;
+		if (got == 0)
+			*eof = 1;
+		*n += (size_t)got;
 	}
 	return 0;
 }
 
-int replay_file(const char *path, nl_record_fn fn, void *arg,
-		struct replay_stats *st)
+/* The capture on fd, at most REPLAY_CHUNK bytes at a time: a record cut
+ * by the end of what was read moves to the buffer's front and the rest is
+ * read after it; as the buffer holds the largest record, one that cannot
+ * be framed with that much room is corrupt, or cut by the end of the
+ * input. */
+static int replay_fd(int fd, unsigned char *buf, struct replay_ctx *c,
+		     char *err, size_t errlen)
 {
-	struct stat sb;
-	void *map;
-	size_t len;
-	int fd, rc;
+	struct pcap_reader r;
+	size_t n = 0;
+	int eof = 0, rc;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &sb) < 0) {
-		rc = -errno;
-		close(fd);
+	rc = fill(fd, buf, REPLAY_CHUNK, PCAP_GLOBAL_HDR, &n, &eof);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", strerror(-rc));
 		return rc;
 	}
-	if (!S_ISREG(sb.st_mode)) { /* pipes and devices cannot be mapped */
-		close(fd);
-		return -EINVAL;
-	}
-	if ((uintmax_t)sb.st_size > SIZE_MAX) {
-		close(fd);
-		return -EFBIG;
-	}
-	len = (size_t)sb.st_size;
-	if (len == 0) { /* mmap() rejects length 0; the reader says why */
-		close(fd);
-		return replay_buffer(NULL, 0, fn, arg, st);
-	}
-	map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-	rc = map == MAP_FAILED ? -errno : 0;
-	close(fd); /* the mapping keeps the file's pages */
+	rc = start(&r, buf, n, err, errlen);
 	if (rc < 0)
 		return rc;
-	rc = replay_buffer(map, len, fn, arg, st);
-	munmap(map, len);
+	for (;;) {
+		rc = replay_records(c, &r);
+		if (c->cb_err)
+			return c->cb_err;
+		if (eof || n - r.off >= PCAP_REC_HDR + PCAP_MAX_CAPLEN)
+			break;
+		n -= r.off;
+		memmove(buf, buf + r.off, n);
+		rc = fill(fd, buf, REPLAY_CHUNK, n + 1, &n, &eof);
+		if (rc < 0) {
+			snprintf(err, errlen, "%s", strerror(-rc));
+			return rc;
+		}
+		pcap_reader_rebase(&r, buf, n);
+	}
+	finish(c, rc);
+	return 0;
+}
+
+int replay_file(const char *path, nl_record_fn fn, void *arg,
+		struct replay_stats *st, char *err, size_t errlen)
+{
+	int stdin_ = strcmp(path, "-") == 0;
+	int fd = stdin_ ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+	struct replay_stats local;
+	struct replay_ctx c;
+	unsigned char *buf;
+	int rc;
+
+	if (!st)
+		st = &local;
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s", strerror(-rc));
+		return rc;
+	}
+	buf = malloc(REPLAY_CHUNK);
+	if (!buf) {
+		rc = -ENOMEM;
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+	} else {
+		memset(st, 0, sizeof(*st));
+		ctx_init(&c, fn, arg, st);
+		rc = replay_fd(fd, buf, &c, err, errlen);
+	}
+	free(buf);
+	if (!stdin_)
+		close(fd);
 	return rc;
 }

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "../netlink/nl_parse.h"
+#include "pcap.h"
 
 struct replay_stats {
 	uint64_t packets;	/* pcap records read */
@@ -34,14 +35,23 @@ struct replay_stats {
 	uint64_t skipped; /* packets of other protocols or stray replies */
 };
 
+/* What replay_file() reads at a time: room for the largest record. */
+#define REPLAY_CHUNK (4u * (PCAP_REC_HDR + PCAP_MAX_CAPLEN))
+
 /* 0 (even if some dumps failed: see st->errors), or -errno when the input
- * is not a netlink pcap. `st` is zeroed first. */
+ * is not a netlink pcap (-EBADMSG: not a pcap; -EPROTONOSUPPORT: another
+ * link type). `st` is zeroed first. */
 int replay_buffer(const void *buf, size_t len, nl_record_fn fn, void *arg,
 		  struct replay_stats *st);
 
-/* replay_buffer() over a file (mapped read-only). -errno when it cannot be
- * opened or mapped. */
+/* replay_buffer() over a file, or standard input for "-", read with
+ * read(2) REPLAY_CHUNK bytes at a time (one buffer, allocated once): a
+ * pipe works, and a file that shrinks meanwhile ends the capture there (a
+ * cut record is counted in st->errors), never with a signal. -errno when
+ * it cannot be opened or read or is not a netlink pcap; `err` then gets
+ * the reason ("not a pcap file", "link type 1, expected 253 (netlink)",
+ * strerror). `st` (may be NULL) is zeroed once the file is open. */
 int replay_file(const char *path, nl_record_fn fn, void *arg,
-		struct replay_stats *st);
+		struct replay_stats *st, char *err, size_t errlen);
 
 #endif

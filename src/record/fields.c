@@ -206,3 +206,7 @@ const struct ts_field ts_fields[] = {
 };
 
 const size_t ts_nfields = sizeof(ts_fields) / sizeof(ts_fields[0]);
+/* proto.c compiles the table into plan[TS_FIELDS_MAX]: a table that grew
+ * past it would lose fields silently, so it fails the build instead */
+_Static_assert(sizeof(ts_fields) / sizeof(ts_fields[0]) <= TS_FIELDS_MAX,
+	       "ts_fields[] outgrew TS_FIELDS_MAX (proto.c's plan)");

@@ -61,6 +61,10 @@ struct ts_field {
 			    fields past tcp_info_size are known absent */
 };
 
+/* A bound on the table, for those that size a copy of it (proto.c's
+ * plan): fields.c asserts at compile time that the table fits. */
+#define TS_FIELDS_MAX 256
+
 extern const struct ts_field ts_fields[];
 extern const size_t ts_nfields;
 

@@ -47,8 +47,9 @@ struct plan {
 };
 
 /* ts_fields[] is a constant table: compiling it at load time keeps the
- * encoder free of locks and of a first-call branch. */
-static struct plan plan[256];
+ * encoder free of locks and of a first-call branch. fields.c asserts at
+ * compile time that the table fits. */
+static struct plan plan[TS_FIELDS_MAX];
 static size_t nints, nplan;
 
 static int is_len_kind(unsigned kind)
@@ -85,10 +86,8 @@ static void plan_one(struct plan *e, const struct ts_field *f)
 
 __attribute__((constructor)) static void plan_init(void)
 {
-	size_t cap = sizeof(plan) / sizeof(plan[0]);
-
 	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < ts_nfields && nplan < cap; i++)
+		for (size_t i = 0; i < ts_nfields; i++)
 			if (is_len_kind(ts_fields[i].kind) == pass)
 				plan_one(&plan[nplan++], &ts_fields[i]);
 	for (nints = 0; nints < nplan && !is_len_kind(plan[nints].kind);

@@ -1,7 +1,9 @@
 /*
  * sink_udp.c - udp://HOST:PORT destination.
  *
- * The host is resolved once at startup (names, IPv4 and [IPv6] literals);
+ * The host is resolved once at startup (names, IPv4 and [IPv6] literals):
+ * a name that does not exist is bad input (-EINVAL), a resolver that
+ * cannot answer a runtime failure (-EAGAIN and others), with its message;
  * the socket is connected, so a datagram is one sendmmsg entry with no
  * address, and the kernel reports ICMP errors back to us: each report on
  * the socket's error queue (IP_RECVERR) is counted as an error. A record
@@ -38,6 +40,32 @@ static int want_icmp(int fd, int family)
 			  sizeof(one)) == 0;
 }
 
+/* A name the resolver says does not exist is bad input (-EINVAL: exit 2);
+ * a resolver that cannot answer now (EAI_AGAIN, EAI_FAIL, EAI_MEMORY,
+ * EAI_SYSTEM) is a runtime failure: the same URL may work on the next
+ * start. */
+static int resolve_error(int gai, int sys_errno, const char *host, char *err,
+			 size_t errlen)
+{
+	if (gai == EAI_SYSTEM) {
+		snprintf(err, errlen, "cannot resolve '%s': %s", host,
+			 strerror(sys_errno));
+		return sys_errno ? -sys_errno : -EIO;
+	}
+	snprintf(err, errlen, "cannot resolve '%s': %s", host,
+		 gai_strerror(gai));
+	switch (gai) {
+	case EAI_AGAIN:
+		return -EAGAIN;
+	case EAI_FAIL:
+		return -EIO;
+	case EAI_MEMORY:
+		return -ENOMEM;
+	default:
+		return -EINVAL;
+	}
+}
+
 /* The connected socket, or -errno; *recverr: ICMP reports are queued. */
 static int udp_connect(const struct sink_url *u, char *err, size_t errlen,
 		       int *recverr)
@@ -53,11 +81,8 @@ static int udp_connect(const struct sink_url *u, char *err, size_t errlen,
 			~AI_ADDRCONFIG; /* e.g. ::1 with no v6 route */
 		rc = getaddrinfo(u->host, u->port, &hints, &res);
 	}
-	if (rc != 0) {
-		snprintf(err, errlen, "cannot resolve '%s': %s", u->host,
-			 gai_strerror(rc));
-		return -EINVAL;
-	}
+	if (rc != 0)
+		return resolve_error(rc, errno, u->host, err, errlen);
 	for (ai = res; ai; ai = ai->ai_next) {
 		fd = socket(ai->ai_family,
 			    SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -33,7 +33,8 @@ int ts_parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 	return 0;
 }
 
-int ts_parse_duration_ms(const char *s, uint64_t *ms_out)
+int ts_parse_duration_ms(const char *s, uint64_t lo_ms, uint64_t hi_ms,
+			 uint64_t *ms_out)
 {
 	const char *unit;
 	uint64_t v, mult;
@@ -50,7 +51,9 @@ int ts_parse_duration_ms(const char *s, uint64_t *ms_out)
 		mult = 3600000;
 	else
 		return -EINVAL;
-	if (v > UINT64_MAX / mult)
+	/* checked before multiplying: a product that wraps could land in
+	 * range */
+	if (v > UINT64_MAX / mult || v * mult < lo_ms || v * mult > hi_ms)
 		return -EINVAL;
 	*ms_out = v * mult;
 	return 0;

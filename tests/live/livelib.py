@@ -71,12 +71,13 @@ def tcpscope_bin():
     return b
 
 
-def run(args, timeout=30, input=None):
-    """Runs tcpscope with args; returns (rc, stdout, stderr) as text."""
+def run(args, timeout=30, input=None, env=None):
+    """Runs tcpscope with args (env: the environment, default ours);
+    returns (rc, stdout, stderr) as text."""
     cmd = [tcpscope_bin()] + list(args)
     try:
         p = subprocess.run(cmd, capture_output=True, timeout=timeout,
-                           input=input)
+                           input=input, env=env)
     except subprocess.TimeoutExpired:
         raise Fail("%s did not finish within %ss" % (" ".join(cmd), timeout))
     return (p.returncode, p.stdout.decode("utf-8", "replace"),
@@ -203,13 +204,13 @@ def have_ipv6_loopback():
 class Daemon:
     """tcpscope running in the background; always killed on exit."""
 
-    def __init__(self, args):
+    def __init__(self, args, env=None):
         import tempfile
         self.cmd = [tcpscope_bin()] + list(args)
         # stdout goes to a file: a pipe nobody reads would block the daemon
         self.out = tempfile.TemporaryFile()
         self.p = subprocess.Popen(self.cmd, stdout=self.out,
-                                  stderr=subprocess.PIPE)
+                                  stderr=subprocess.PIPE, env=env)
         self.err_lines = []
 
     def stdout_now(self):

@@ -6,19 +6,21 @@ Invalid values exit 2 with one stderr line naming the value; --help and
 that keeps counting over the daemon's life; SIGTERM/SIGINT during a long
 interval stop promptly after the poll's output is complete; --dest file:
 appends and is reopened on SIGHUP (log rotation); --dest null prints
-nothing; two destinations get the same records.
+nothing; two destinations get the same records; started with fds 0/1/2
+closed, tcpscope has them on /dev/null.
 Usage: test_cli.py [EXPECTED_VERSION]
 """
 import os
 import re
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import time
 
 from livelib import (Daemon, check, main, names, parse_lines, require,
-                     run)
+                     run, tcpscope_bin)
 
 OPTIONS = ["--once", "--count", "--interval", "--family", "--states",
            "--attrs", "--format", "--dest", "--quiet", "--replay", "--help",
@@ -55,12 +57,39 @@ BAD = [
     (["--exit-timeout", "2m"], "2m"),
     (["--exit-timeout", "5x"], "5x"),
     (["--exit-timeout", "-1s"], "-1s"),
+    (["--netns-dirs", "/run/netns,relative"], "relative"),
+]
+
+# Out of bounds: (args, the value, the limit the line must name). The first
+# three overflowed the interval's nanoseconds (a crash by SIGFPE, or polls
+# back to back); the others are each bound plus one.
+BEYOND = [
+    (["--interval", "288230376151711744ms"], "288230376151711744ms", "24h"),
+    (["--interval", "18446744073709551615ms"], "18446744073709551615ms",
+     "24h"),
+    (["--interval", "307445734m"], "307445734m", "24h"),
+    (["--interval", "307445734561826m"], "307445734561826m", "24h"),
+    (["--interval", "86400001ms"], "86400001ms", "24h"),
+    (["--interval", "86401s"], "86401s", "24h"),
+    (["--interval", "86401"], "86401", "24h"),
+    (["--interval", "1441m"], "1441m", "24h"),
+    (["--count", "1000000001"], "1000000001", "1000000000"),
+    (["--count", "18446744073709551615"], "18446744073709551615",
+     "1000000000"),
+    (["--workers", "65"], "65", "64"),
+    (["--uring-recv-batch", "4097"], "4097", "4096"),
+    (["--uring-cqe-batch", "4097"], "4097", "4096"),
+    (["--uring-recv-batch", "0"], "0", "4096"),
+    # the whole list as given, not what splitting it left of argv
+    (["--netns-dirs", "/a,/b,/c,/d,/e,/f,/g,/h,/i"], "/a,/b,/c,/d,/e,/f,/g,/h,/i",
+     "8"),
+    (["--netns-dirs", "/" + "x" * 4095], "/" + "x" * 4095, "4095"),
 ]
 
 
 def check_bad_values():
-    for args, value in BAD:
-        rc, out, err = run(args)
+    for args, value, *limit in BAD + BEYOND:
+        rc, out, err = run(args, timeout=10)
         what = "tcpscope %s" % " ".join(args)
         check(rc == 2, "%s: exit %d, expected 2" % (what, rc))
         check(out == "", "%s: wrote to stdout: %r" % (what, out[:200]))
@@ -69,6 +98,16 @@ def check_bad_values():
               "%s: expected one stderr line, got %r" % (what, err))
         check(names(err, value), "%s: stderr does not name %s: %r"
               % (what, value, err))
+        for lim in limit:
+            check(names(err, lim), "%s: stderr does not name the limit %s: "
+                  "%r" % (what, lim, err))
+    # the bounds themselves are accepted
+    for args in (["--interval", "86400s"], ["--interval", "1440m"],
+                 ["--workers", "64"], ["--uring-cqe-batch", "4096"]):
+        rc, out, err = run(["--once", "--quiet", "--dest", "null"] + SMALL
+                           + args, timeout=30)
+        check(rc == 0 and err == "", "tcpscope %s: exit %d, stderr %r"
+              % (" ".join(args), rc, err))
 
 
 def all_options():
@@ -373,6 +412,61 @@ def check_null_and_two_dests(tmp):
           "differ" % (len(out.splitlines()), len(filed.splitlines())))
 
 
+def close_fds(*fds):
+    """preexec_fn: the child starts with these fds closed."""
+    def fn():
+        for fd in fds:
+            os.close(fd)
+    return fn
+
+
+def check_closed_std_fds(tmp):
+    """Started with 0/1/2 closed, tcpscope finds them on /dev/null: no
+    socket or file it opens takes one of them, so no record or summary is
+    written into a netlink socket or a destination."""
+    path = os.path.join(tmp, "closed.jsonl")
+    p = subprocess.Popen([tcpscope_bin(), "--interval", "10s", "--dest",
+                          "file:" + path] + SMALL,
+                         preexec_fn=close_fds(0, 1, 2))
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and p.poll() is None and \
+                not (os.path.exists(path) and os.path.getsize(path)):
+            time.sleep(0.05)
+        require(p.poll() is None, "started with 0/1/2 closed, tcpscope "
+                "exited %r" % p.returncode)
+        for fd in (0, 1, 2):
+            where = os.readlink("/proc/%d/fd/%d" % (p.pid, fd))
+            check(where == "/dev/null", "started with 0/1/2 closed, its fd "
+                  "%d is %s, expected /dev/null" % (fd, where))
+        p.send_signal(signal.SIGTERM)
+        rc = p.wait(10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    check(rc == 0, "started with 0/1/2 closed: exit %d after SIGTERM" % rc)
+    recs = file_records(path)
+    check(recs and {r.get("poll_seq") for r in recs} == {1},
+          "started with 0/1/2 closed: the file holds %d records of polls %r"
+          % (len(recs), sorted({r.get("poll_seq") for r in recs})))
+
+    # stdout alone closed: what goes to stdout is discarded without error,
+    # the file gets every record, the summary says so
+    path = os.path.join(tmp, "closed1.jsonl")
+    p = subprocess.run([tcpscope_bin(), "--once", "--dest", "stdout",
+                        "--dest", "file:" + path] + SMALL,
+                       stderr=subprocess.PIPE, timeout=30,
+                       preexec_fn=close_fds(1))
+    err = p.stderr.decode("utf-8", "replace")
+    n = len(file_records(path))
+    check(p.returncode == 0, "stdout closed: exit %d (%s)"
+          % (p.returncode, err.strip()))
+    check(n > 0 and "stdout: %d sent, 0 dropped (0 oversize), 0 errors" % n
+          in err, "stdout closed: %d records in the file, summary %r"
+          % (n, err))
+
+
 def test():
     version = sys.argv[1] if len(sys.argv) > 1 else None
     # a socket of our own, so every poll has at least one record
@@ -391,6 +485,7 @@ def test():
             check_sighup(tmp)
             check_sighup_reopen_fails(tmp)
             check_null_and_two_dests(tmp)
+            check_closed_std_fds(tmp)
     finally:
         lis.close()
 

@@ -445,7 +445,8 @@ static void replay_one(const char *dir, const char *name)
 	}
 	memset(&col, 0, offsetof(struct collect, r));
 	col.order_ok = 1;
-	int rc = replay_file(path, on_rec, &col, &st);
+	char err[160];
+	int rc = replay_file(path, on_rec, &col, &st, err, sizeof(err));
 	if (all_zero(&f)) {
 		/* a known-broken fixture (all NUL bytes): must be refused */
 		fprintf(stderr, "NOTE %s: all NUL bytes, refused with %d\n",

@@ -330,38 +330,114 @@ static void test_not_netlink(void)
 	CHECK_EQ(replay_buffer(c.b, c.n, NULL, NULL, &st), -EPROTONOSUPPORT);
 }
 
+static void write_file(const char *path, const void *b, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+
+	CHECK(f && fwrite(b, 1, n, f) == n);
+	if (f)
+		fclose(f);
+}
+
 static void test_file(void)
 {
 	static struct cap c;
 	struct replay_stats st, before;
 	struct got g = { 0 };
-	char dir[] = "/tmp/tcpscope-replay-XXXXXX", path[64];
-	FILE *f;
+	char dir[] = "/tmp/tcpscope-replay-XXXXXX", path[64], err[160];
 
 	memset(&st, 0x33, sizeof(st));
 	before = st;
-	CHECK_EQ(replay_file("/nonexistent/x.pcap", NULL, NULL, &st), -ENOENT);
+	CHECK_EQ(replay_file("/nonexistent/x.pcap", NULL, NULL, &st, err,
+			     sizeof(err)),
+		 -ENOENT);
 	CHECK(memcmp(&st, &before, sizeof(st)) == 0);
+	CHECK(strcmp(err, strerror(ENOENT)) == 0);
 	CHECK(mkdtemp(dir) != NULL);
-	CHECK_EQ(replay_file(dir, NULL, NULL, &st), -EINVAL);
+	CHECK_EQ(replay_file(dir, NULL, NULL, &st, err, sizeof(err)), -EISDIR);
 	snprintf(path, sizeof(path), "%s/t.pcap", dir);
 
+	write_file(path, "", 0);
+	CHECK_EQ(replay_file(path, NULL, NULL, &st, err, sizeof(err)),
+		 -EBADMSG);
+	CHECK(strstr(err, "not a pcap file") != NULL);
+	write_file(path, "garbage, not a capture..\n", 26);
+	CHECK_EQ(replay_file(path, NULL, NULL, &st, err, sizeof(err)),
+		 -EBADMSG);
+	CHECK(strcmp(err, "not a pcap file") == 0);
+	cap_begin(&c, 1); /* Ethernet */
+	write_file(path, c.b, c.n);
+	CHECK_EQ(replay_file(path, NULL, NULL, &st, err, sizeof(err)),
+		 -EPROTONOSUPPORT);
+	CHECK(strcmp(err, "link type 1, expected 253 (netlink)") == 0);
+
+	build_basic(&c);
+	write_file(path, c.b, c.n);
+	CHECK_EQ(replay_file(path, on_rec, &g, &st, err, sizeof(err)), 0);
+	CHECK_EQ(st.records, 3);
+	CHECK_EQ(st.dumps_done, 1);
+	CHECK_EQ(g.ts[2], TS(2000));
+	unlink(path);
+	rmdir(dir);
+}
+
+/* A packet of another protocol (skipped) of caplen bytes, the largest a
+ * capture may hold. */
+static void write_big_skipped(FILE *f, uint32_t caplen)
+{
+	uint32_t rh[4] = { 1000, 0, caplen, caplen };
+	static unsigned char body[PCAP_MAX_CAPLEN];
+
+	CHECK(fwrite(rh, sizeof(rh), 1, f) == 1);
+	CHECK(fwrite(body, 1, caplen, f) == caplen);
+}
+
+/* A capture of several REPLAY_CHUNKs, with records cut by every chunk's
+ * end and records of the largest size: replay_file() reads it in pieces
+ * and finds what replay_buffer() finds in one. */
+static void test_file_chunks(void)
+{
+	static struct cap c;
+	struct replay_stats st;
+	struct got g = { 0 };
+	char dir[] = "/tmp/tcpscope-replay-XXXXXX", path[64], err[160];
+	unsigned dumps = 0;
+	size_t size = 0;
+	FILE *f;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/big.pcap", dir);
 	f = fopen(path, "wb");
 	CHECK(f != NULL);
 	if (!f)
 		return;
-	fclose(f);
-	CHECK_EQ(replay_file(path, NULL, NULL, &st), -EBADMSG); /* empty */
-
 	build_basic(&c);
-	f = fopen(path, "wb");
-	CHECK(f && fwrite(c.b, 1, c.n, f) == c.n);
-	if (f)
-		fclose(f);
-	CHECK_EQ(replay_file(path, on_rec, &g, &st), 0);
-	CHECK_EQ(st.records, 3);
-	CHECK_EQ(st.dumps_done, 1);
-	CHECK_EQ(g.ts[2], TS(2000));
+	CHECK(fwrite(c.b, 1, c.n, f) == c.n);
+	dumps++;
+	while (size < 3 * (size_t)REPLAY_CHUNK) {
+		if (dumps % 2000 == 0)
+			write_big_skipped(f, PCAP_MAX_CAPLEN);
+		CHECK(fwrite(c.b + 24, 1, c.n - 24, f) == c.n - 24);
+		dumps++;
+		size = (size_t)ftell(f);
+	}
+	write_big_skipped(f, PCAP_MAX_CAPLEN);
+	size = (size_t)ftell(f);
+	fclose(f);
+	CHECK_EQ(replay_file(path, on_rec, &g, &st, err, sizeof(err)), 0);
+	CHECK_EQ(st.requests, dumps);
+	CHECK_EQ(st.dumps_done, dumps);
+	CHECK_EQ(st.records, 3ull * dumps);
+	CHECK_EQ(st.errors, 0);
+	CHECK(st.skipped >= 3);
+	CHECK_EQ(g.n, 3ull * dumps);
+
+	/* cut inside the last record: counted, everything before replayed */
+	CHECK_EQ(truncate(path, (off_t)size - 5), 0);
+	g.n = 0;
+	CHECK_EQ(replay_file(path, on_rec, &g, &st, err, sizeof(err)), 0);
+	CHECK_EQ(st.errors, 1);
+	CHECK_EQ(st.dumps_done, dumps);
 	unlink(path);
 	rmdir(dir);
 }
@@ -374,5 +450,6 @@ int main(void)
 	test_callback_error();
 	test_not_netlink();
 	test_file();
+	test_file_chunks();
 	return check_exit();
 }
