@@ -131,8 +131,17 @@ static int set_dest(const struct ts_opt *d, const char *val,
 			 (unsigned long long)d->hi);
 		return -EINVAL;
 	}
+	char full[512];
+
 	if (!*val) {
 		snprintf(why, n, "expected a URL");
+		return -EINVAL;
+	}
+	/* checked here, as written (pure: nothing is opened), so that a
+	 * config file's bad URL is named with its line */
+	if (sink_check(val, full, sizeof(full)) < 0) {
+		const char *r = strstr(full, "': ");
+		snprintf(why, n, "%s", r ? r + 3 : full);
 		return -EINVAL;
 	}
 	o->dests[o->ndests++] = val;

@@ -58,6 +58,13 @@ static const struct ts_opt *find(const char *name)
 static void print_bad(FILE *err, const struct ts_opt_src *src,
 		      const struct ts_opt *d, const char *val, const char *why)
 {
+	char masked[1024];
+
+	/* a password in a URL is never printed, not even in a complaint */
+	if (d->flags & TS_OPT_SECRET) {
+		ts_mask_url(val, masked, sizeof(masked));
+		val = masked;
+	}
 	if (src->file)
 		fprintf(err, "tcpscope: %s:%u: invalid value '%s' for %s: %s\n",
 			src->file, src->line, val, d->name, why);

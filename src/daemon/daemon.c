@@ -236,15 +236,13 @@ static int run_polls(struct ts_daemon *d)
 	if (d->table_up)
 		ns_table_release(&d->table);
 	d->table_up = 0;
-	/* what the destinations still send at exit goes by syscalls */
-	ts_fanout_begin(&d->fanout, NULL);
 	ts_workers_release(&d->workers);
 	return rc;
 }
 
 static int on_replayed(struct ts_record *rec, void *arg)
 {
-	ts_fanout_record(arg, rec);
+	ts_fanout_record(arg, rec, NULL);
 	return 0;
 }
 

@@ -20,41 +20,28 @@ void ts_fanout_release(struct ts_fanout *f)
 		pthread_mutex_destroy(&f->lock);
 }
 
-/* Destinations send through the ring of the thread writing to them. */
-static void use_ring(struct ts_fanout *f, struct ring *ring)
-{
-	for (unsigned i = 0; i < f->nsinks; i++)
-		f->sinks[i]->ring = ring;
-}
-
-void ts_fanout_begin(struct ts_fanout *f, struct ring *ring)
-{
-	use_ring(f, ring);
-}
-
-void ts_fanout_record(struct ts_fanout *f, struct ts_record *rec)
+void ts_fanout_record(struct ts_fanout *f, struct ts_record *rec,
+		      struct ring *ring)
 {
 	rec->hostname = f->hostname;
 	rec->record_counter = ++f->record_counter;
 	for (unsigned i = 0; i < f->nsinks; i++)
-		(void)sink_write(f->sinks[i], rec);
+		(void)sink_write(f->sinks[i], rec, ring);
 }
 
 void ts_fanout_batch(struct ts_fanout *f, struct ts_record *recs, size_t n,
 		     struct ring *ring)
 {
 	pthread_mutex_lock(&f->lock);
-	use_ring(f, ring);
 	for (size_t i = 0; i < n; i++)
-		ts_fanout_record(f, &recs[i]);
+		ts_fanout_record(f, &recs[i], ring);
 	pthread_mutex_unlock(&f->lock);
 }
 
 void ts_fanout_flush(struct ts_fanout *f, struct ring *ring)
 {
 	pthread_mutex_lock(&f->lock);
-	use_ring(f, ring);
 	for (unsigned i = 0; i < f->nsinks; i++)
-		(void)sink_flush(f->sinks[i]);
+		(void)sink_flush(f->sinks[i], ring);
 	pthread_mutex_unlock(&f->lock);
 }

@@ -7,8 +7,8 @@
  * log. Records from several poll threads are delivered in batches under
  * the fanout's lock (the destinations are single-threaded), so the lock
  * is taken once per batch, never per record. `ring` is the calling
- * thread's io_uring (NULL: syscalls), passed on to the destinations
- * once per batch or poll.
+ * thread's io_uring (NULL: syscalls), passed on to the destinations'
+ * write and flush.
  * The fanout does not own the sinks.
  * Thread-safety: ts_fanout_batch() from any thread; ts_fanout_record()
  * by the only thread delivering (one worker), or under ts_fanout_lock().
@@ -34,9 +34,8 @@ struct ts_fanout {
 
 void ts_fanout_init(struct ts_fanout *f, struct sink **sinks, unsigned nsinks);
 void ts_fanout_release(struct ts_fanout *f);
-/* The thread that delivers alone names its ring once, before a poll. */
-void ts_fanout_begin(struct ts_fanout *f, struct ring *ring);
-void ts_fanout_record(struct ts_fanout *f, struct ts_record *rec);
+void ts_fanout_record(struct ts_fanout *f, struct ts_record *rec,
+		      struct ring *ring);
 /* n records under the lock, in one go. */
 void ts_fanout_batch(struct ts_fanout *f, struct ts_record *recs, size_t n,
 		     struct ring *ring);

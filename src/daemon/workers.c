@@ -21,7 +21,9 @@ struct ts_worker {
 
 static int on_record(struct ts_record *rec, void *arg)
 {
-	ts_fanout_record(arg, rec);
+	struct ts_worker *w = arg;
+
+	ts_fanout_record(w->ws->fanout, rec, poll_loop_ring(w->loop));
 	return 0;
 }
 
@@ -50,11 +52,8 @@ static void poll_shard(struct ts_worker *w)
 	struct poll_target *const *t = ns_table_targets(ws->table, w->idx, &n);
 	int many = ws->cfg.n > 1;
 
-	if (!many)
-		ts_fanout_begin(ws->fanout, poll_loop_ring(w->loop));
 	(void)poll_loop_run(w->loop, t, n, ws->poll_seq,
-			    many ? on_record_batched : on_record,
-			    many ? (void *)w : (void *)ws->fanout, &w->st);
+			    many ? on_record_batched : on_record, w, &w->st);
 	if (many)
 		flush_batch(w);
 }

@@ -22,7 +22,7 @@ uint64_t dgram_now_ns(void)
 }
 
 int dgram_init(struct dgram *d, struct sink *s, uint32_t max_bytes,
-	       uint32_t max_rows, int32_t wait_ms)
+	       uint32_t max_rows, int32_t wait_ms, unsigned flags)
 {
 	int rc;
 
@@ -30,6 +30,7 @@ int dgram_init(struct dgram *d, struct sink *s, uint32_t max_bytes,
 	d->s = s;
 	d->ready = 1;
 	d->fd = -1;
+	d->flags = flags;
 	d->wait_ms = wait_ms < 0 ? DGRAM_WAIT_MS : (uint32_t)wait_ms;
 	d->msgs = calloc(DGRAM_MAXPL, sizeof(*d->msgs));
 	d->iov = calloc(DGRAM_MAXPL, sizeof(*d->iov));
@@ -229,7 +230,8 @@ void dgram_emit(void *ctx, const struct batch_payload *p, unsigned n)
 			d->last_err = -res;
 			d->s->st.errors++;
 			d->s->st.dropped += q->rows;
-			lost |= peer_lost(-res) && d->s->ops != &sink_udp_ops;
+			lost |= peer_lost(-res) &&
+				(d->flags & DGRAM_F_LOCAL_PEER);
 		}
 		m = again;
 		if (lost) {

@@ -49,14 +49,22 @@ struct dgram {
 	uint64_t lost_peer;   /* times the peer went away */
 	int recverr;	      /* udp: ICMP errors are queued (IP_RECVERR) */
 	uint64_t icmp_errors; /* of st.errors: ICMP reports read */
+	unsigned flags;	      /* DGRAM_F_* */
 	struct batch b;
 	struct mmsghdr *msgs;
 	struct iovec *iov;
 	int *res; /* per-datagram results of a send through the ring */
 };
 
+enum {
+	/* the peer is a local socket that can go away and come back
+	 * (unixgram): ECONNREFUSED/ENOENT mean it is gone, not one refused
+	 * datagram (as an ICMP error on UDP is) */
+	DGRAM_F_LOCAL_PEER = 1,
+};
+
 int dgram_init(struct dgram *d, struct sink *s, uint32_t max_bytes,
-	       uint32_t max_rows, int32_t wait_ms);
+	       uint32_t max_rows, int32_t wait_ms, unsigned flags);
 void dgram_emit(void *ctx, const struct batch_payload *p, unsigned n);
 void dgram_poll_done(struct dgram *d);
 /* With recverr: reads the ICMP reports queued on the socket (up to

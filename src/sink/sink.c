@@ -13,14 +13,51 @@
 
 #define LOG_INTERVAL_NS (10ull * 1000000000ull)
 
-static const struct sink_ops *const sink_kinds[] = {
-	[SINK_KIND_STDOUT] = &sink_stdout_ops,
-	[SINK_KIND_FILE] = &sink_file_ops,
-	[SINK_KIND_NULL] = &sink_null_ops,
-	[SINK_KIND_UDP] = &sink_udp_ops,
-	[SINK_KIND_UNIX] = &sink_unix_ops,
-	[SINK_KIND_UNIXGRAM] = &sink_unixgram_ops,
+/* The destinations, by scheme: a new one is one line here. */
+static const struct sink_ops *const registry[] = {
+	&sink_stdout_ops, &sink_file_ops,     &sink_null_ops,
+	&sink_udp_ops,	  &sink_unixgram_ops, &sink_unix_ops,
 };
+
+const struct sink_ops *sink_registry_find(const char *url, const char **target)
+{
+	for (size_t i = 0; i < sizeof(registry) / sizeof(registry[0]); i++) {
+		size_t n = strlen(registry[i]->scheme);
+		if (strncmp(url, registry[i]->scheme, n) != 0)
+			continue;
+		if (url[n] == ':' || url[n] == '\0' || url[n] == '?') {
+			*target = url + n + (url[n] == ':');
+			return registry[i];
+		}
+	}
+	return NULL;
+}
+
+void sink_registry_list(char *buf, size_t n)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(registry) / sizeof(registry[0]); i++)
+		if (len < n)
+			len += (size_t)snprintf(buf + len, n - len, "%s%s",
+						i ? ", " : "",
+						registry[i]->form);
+}
+
+int sink_check(const char *url, char *err, size_t errlen)
+{
+	struct sink_url *u = malloc(sizeof(*u));
+	int rc;
+
+	if (!u) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	rc = sink_url_parse(url, u, err, errlen);
+	free(u);
+	return rc;
+}
 
 int sink_new(const char *url, enum sink_format format, struct sink **out,
 	     char *err, size_t errlen)
@@ -43,7 +80,7 @@ int sink_new(const char *url, enum sink_format format, struct sink **out,
 		rc = -ENOMEM;
 		goto out;
 	}
-	s->ops = sink_kinds[u->kind];
+	s->ops = u->ops;
 	s->format = u->format != SINK_FMT_AUTO ? u->format
 		    : format != SINK_FMT_AUTO  ? format
 					       : s->ops->default_format;
@@ -62,8 +99,9 @@ out:
 	return rc;
 }
 
-int sink_write(struct sink *s, const struct ts_record *r)
+int sink_write(struct sink *s, const struct ts_record *r, struct ring *ring)
 {
+	s->ring = ring;
 	if (!s->batch) {
 		if (s->ops->write)
 			return s->ops->write(s, r);
@@ -78,9 +116,12 @@ int sink_write(struct sink *s, const struct ts_record *r)
 	return 0;
 }
 
-int sink_flush(struct sink *s)
+int sink_flush(struct sink *s, struct ring *ring)
 {
-	int rc = s->ops->flush(s);
+	int rc;
+
+	s->ring = ring;
+	rc = s->ops->flush(s);
 
 	if (s->st.oversize > s->logged_oversize &&
 	    sink_log_limited(
@@ -96,10 +137,11 @@ int sink_finish(struct sink *s)
 {
 	struct sink_stats before = s->st;
 
+	s->ring = NULL; /* at exit the poll threads' rings are gone */
 	if (s->ops->finish)
 		(void)s->ops->finish(s);
 	else
-		(void)sink_flush(s);
+		(void)sink_flush(s, NULL);
 	return memcmp(&before, &s->st, sizeof(before)) != 0;
 }
 
@@ -112,6 +154,7 @@ void sink_free(struct sink *s)
 {
 	if (!s)
 		return;
+	s->ring = NULL;
 	s->ops->release(s);
 	free(s->url);
 	free(s);

@@ -59,11 +59,25 @@ struct sink_url;
 struct batch;
 struct ring;
 
+enum {
+	/* the destination's library owns its sockets: the calling
+	 * thread's io_uring does not drive it */
+	SINK_F_OWN_IO = 1,
+};
+
 struct sink_ops {
-	const char *scheme;
+	const char *scheme;  /* "udp" for udp://..., "file" for file:... */
+	const char *form;    /* "udp://HOST:PORT", for messages */
+	const char *options; /* the option keys it takes besides format= */
 	enum sink_format default_format;
-	/* u: the parsed URL (format already resolved in s->format). `err`
-	 * gets a reason on failure; -EINVAL means a bad URL/option (exit 2). */
+	unsigned flags; /* SINK_F_* */
+	/* Pure (no I/O): the target and this destination's own options,
+	 * taken from u with sink_url_take*() (sink_url.h). -EINVAL with a
+	 * reason in `err`. */
+	int (*parse)(struct sink_url *u, char *err, size_t errlen);
+	/* u: the URL as parse() left it (format already resolved in
+	 * s->format). `err` gets a reason on failure; -EINVAL means a bad
+	 * URL/option (exit 2). */
 	int (*open)(struct sink *s, const struct sink_url *u, char *err,
 		    size_t errlen);
 	/* Only for sinks without a batch; NULL: records are only counted. */
@@ -87,8 +101,9 @@ struct sink {
 	 * sink_write() adds to it and counts what does not fit, for every
 	 * destination alike. */
 	struct batch *batch;
-	/* The calling thread's io_uring (uring engine), set by the owner
-	 * before each write or flush; NULL: plain syscalls. */
+	/* The calling thread's io_uring (uring engine) for the sends of the
+	 * write or flush under way: sink_write() and sink_flush() set it
+	 * from their argument; NULL: plain syscalls. */
 	struct ring *ring;
 	/* Set by the owner: this is the only destination, so a reader that
 	 * went away ends the run (reader_gone), as it ends a filter, and is
@@ -106,8 +121,12 @@ struct sink {
  * a format= in the URL wins over it. */
 int sink_new(const char *url, enum sink_format format, struct sink **out,
 	     char *err, size_t errlen);
-int sink_write(struct sink *s, const struct ts_record *r);
-int sink_flush(struct sink *s);
+/* `ring`: the calling thread's io_uring, or NULL (sent by syscalls). */
+int sink_write(struct sink *s, const struct ts_record *r, struct ring *ring);
+int sink_flush(struct sink *s, struct ring *ring);
+/* Checks a URL as sink_new() would, without opening anything (for
+ * --check-config): 0, or -EINVAL with the reason. */
+int sink_check(const char *url, char *err, size_t errlen);
 /* At exit, after ts_stop_exit_begin() (util/stop.h): sends what is still
  * buffered, every wait ending at the one exit deadline shared by all
  * destinations (or at a further stop request; SINK_EXIT_MAX_MS without
@@ -129,6 +148,13 @@ const char *sink_format_name(enum sink_format f);
  * per-record path). Returns 1 when printed. */
 int sink_log_limited(struct sink *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* The registry: every destination's ops, found by scheme. *target
+ * points past "SCHEME:" (or at the end of a bare "stdout"). NULL: no
+ * destination has that scheme. */
+const struct sink_ops *sink_registry_find(const char *url, const char **target);
+/* "stdout, file:PATH, ..." from the registry's forms. */
+void sink_registry_list(char *buf, size_t n);
 
 /* ops tables, one per destination kind */
 extern const struct sink_ops sink_stdout_ops;

@@ -403,8 +403,8 @@ static int stream_alloc(struct sink *s, const struct sink_url *u, int fd,
 		u->wait_ms < 0 ? UINT64_MAX : (uint64_t)u->wait_ms * 1000000ull;
 	st->follow = u->follow;
 	st->mode = file_mode(u);
-	st->path = u->kind == SINK_KIND_FILE ? strdup(u->path) : NULL;
-	rc = u->kind == SINK_KIND_FILE && !st->path ? -ENOMEM : 0;
+	st->path = u->ops == &sink_file_ops ? strdup(u->path) : NULL;
+	rc = u->ops == &sink_file_ops && !st->path ? -ENOMEM : 0;
 	if (rc == 0 && st->encode)
 		rc = batch_init(&st->b, s->format,
 				u->max_bytes ? u->max_bytes : STREAM_MAX_BYTES,
@@ -441,6 +441,67 @@ static int check_wait(const struct sink_url *u, enum stream_kind kind,
 			 "/proc/self/fd/1 cannot be opened: %s",
 			 strerror(reopen_err));
 	return -EINVAL;
+}
+
+static int no_target(struct sink_url *u, char *err, size_t errlen)
+{
+	return u->target[0] ? sink_url_fail(u, err, errlen,
+					    "this destination takes no target")
+			    : 0;
+}
+
+static int stdout_parse(struct sink_url *u, char *err, size_t errlen)
+{
+	int rc = no_target(u, err, errlen);
+
+	return rc ? rc
+		  : sink_url_take_limits(u, SINK_MAX_BYTES_LIMIT, err, errlen);
+}
+
+/* wait_ms is judged once the file is open (a FIFO takes it). */
+static int file_parse(struct sink_url *u, char *err, size_t errlen)
+{
+	const char *mode, *follow;
+	int rc = sink_url_take_path(u, sizeof(u->path), err, errlen);
+
+	if (rc == 0)
+		rc = sink_url_take_limits(u, SINK_MAX_BYTES_LIMIT, err, errlen);
+	if (rc < 0)
+		return rc;
+	mode = sink_url_take(u, "mode");
+	if (mode) {
+		/* octal digits only: "0640", "640"; no setuid/sticky bits */
+		size_t n = strlen(mode);
+		if (!n || n > 4 || strspn(mode, "01234567") != n ||
+		    strtoul(mode, NULL, 8) > 0777)
+			return sink_url_fail(u, err, errlen,
+					     "mode '%.40s' (expected octal "
+					     "0..0777, e.g. 0640)",
+					     mode);
+		u->mode = (int32_t)strtoul(mode, NULL, 8);
+	}
+	follow = sink_url_take(u, "follow");
+	if (follow) {
+		if (strcmp(follow, "0") != 0 && strcmp(follow, "1") != 0)
+			return sink_url_fail(u, err, errlen,
+					     "follow '%.40s' (expected 0 or 1)",
+					     follow);
+		u->follow = follow[0] == '1';
+	}
+	return 0;
+}
+
+static int null_parse(struct sink_url *u, char *err, size_t errlen)
+{
+	int rc = no_target(u, err, errlen);
+
+	if (rc == 0)
+		rc = sink_url_take_u32(u, "max_bytes", 64, SINK_MAX_BYTES_LIMIT,
+				       &u->max_bytes, err, errlen);
+	if (rc == 0)
+		rc = sink_url_take_u32(u, "max_rows", 1, SINK_MAX_ROWS_LIMIT,
+				       &u->max_rows, err, errlen);
+	return rc;
 }
 
 static int stdout_open(struct sink *s, const struct sink_url *u, char *err,
@@ -597,7 +658,10 @@ static void stream_release(struct sink *s)
 
 const struct sink_ops sink_stdout_ops = {
 	.scheme = "stdout",
+	.form = "stdout",
+	.options = "max_bytes, max_rows, wait_ms",
 	.default_format = SINK_FMT_JSON,
+	.parse = stdout_parse,
 	.open = stdout_open,
 	.flush = stream_flush,
 	.finish = stream_finish,
@@ -606,7 +670,10 @@ const struct sink_ops sink_stdout_ops = {
 
 const struct sink_ops sink_file_ops = {
 	.scheme = "file",
+	.form = "file:PATH",
+	.options = "max_bytes, max_rows, wait_ms, mode, follow",
 	.default_format = SINK_FMT_JSON,
+	.parse = file_parse,
 	.open = file_open,
 	.flush = stream_flush,
 	.reopen = file_reopen,
@@ -616,7 +683,10 @@ const struct sink_ops sink_file_ops = {
 
 const struct sink_ops sink_null_ops = {
 	.scheme = "null",
+	.form = "null",
+	.options = "max_bytes, max_rows",
 	.default_format = SINK_FMT_PROTOBUF_LIST,
+	.parse = null_parse,
 	.open = null_open,
 	.flush = stream_flush,
 	.release = stream_release,

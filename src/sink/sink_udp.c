@@ -109,6 +109,14 @@ static int udp_connect(const struct sink_url *u, char *err, size_t errlen,
 	return fd;
 }
 
+static int udp_parse(struct sink_url *u, char *err, size_t errlen)
+{
+	int rc = sink_url_take_hostport(u, NULL, err, errlen);
+
+	return rc ? rc
+		  : sink_url_take_limits(u, SINK_UDP_MAX_BYTES, err, errlen);
+}
+
 static int udp_open(struct sink *s, const struct sink_url *u, char *err,
 		    size_t errlen)
 {
@@ -118,7 +126,7 @@ static int udp_open(struct sink *s, const struct sink_url *u, char *err,
 	if (!d)
 		return -ENOMEM;
 	rc = dgram_init(d, s, u->max_bytes ? u->max_bytes : SINK_UDP_MAX_BYTES,
-			u->max_rows, u->wait_ms);
+			u->max_rows, u->wait_ms, 0);
 	if (rc == 0) {
 		rc = udp_connect(u, err, errlen, &d->recverr);
 		d->fd = rc;
@@ -168,7 +176,10 @@ static void udp_release(struct sink *s)
 
 const struct sink_ops sink_udp_ops = {
 	.scheme = "udp",
+	.form = "udp://HOST:PORT",
+	.options = "max_bytes, max_rows, wait_ms",
 	.default_format = SINK_FMT_PROTOBUF_LIST,
+	.parse = udp_parse,
 	.open = udp_open,
 	.flush = udp_flush,
 	.release = udp_release,

@@ -227,6 +227,20 @@ static void unix_emit(void *ctx, const struct batch_payload *p, unsigned n)
 	(void)drain(u);
 }
 
+static int unix_parse(struct sink_url *u, char *err, size_t errlen)
+{
+	int rc = sink_url_take_path(u, SINK_URL_TARGET_MAX, err, errlen);
+
+	if (rc == 0)
+		rc = sink_url_take_limits(u, SINK_MAX_BYTES_LIMIT, err, errlen);
+	if (rc == 0)
+		rc = sink_url_take_u32(u, "buffer", 4096, SINK_MAX_BYTES_LIMIT,
+				       &u->buffer, err, errlen);
+	if (rc == 0 && u->buffer && u->max_bytes > u->buffer)
+		rc = sink_url_fail(u, err, errlen, "max_bytes exceeds buffer");
+	return rc;
+}
+
 static int unix_open(struct sink *s, const struct sink_url *url, char *err,
 		     size_t errlen)
 {
@@ -346,7 +360,10 @@ static void unix_release(struct sink *s)
 
 const struct sink_ops sink_unix_ops = {
 	.scheme = "unix",
+	.form = "unix:PATH",
+	.options = "max_bytes, max_rows, wait_ms, buffer",
 	.default_format = SINK_FMT_PROTOBUF_LIST,
+	.parse = unix_parse,
 	.open = unix_open,
 	.flush = unix_flush,
 	.finish = unix_finish,

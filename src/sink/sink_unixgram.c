@@ -69,6 +69,14 @@ static uint32_t socket_limit(void)
 	return sz > 32 + 64 ? (uint32_t)sz - 32 : 64;
 }
 
+static int ugram_parse(struct sink_url *u, char *err, size_t errlen)
+{
+	int rc = sink_url_take_path(u, SINK_URL_TARGET_MAX, err, errlen);
+
+	return rc ? rc
+		  : sink_url_take_limits(u, SINK_MAX_BYTES_LIMIT, err, errlen);
+}
+
 static int ugram_open(struct sink *s, const struct sink_url *u, char *err,
 		      size_t errlen)
 {
@@ -80,7 +88,8 @@ static int ugram_open(struct sink *s, const struct sink_url *u, char *err,
 
 	if (!g)
 		return -ENOMEM;
-	rc = dgram_init(&g->d, s, max, u->max_rows, u->wait_ms);
+	rc = dgram_init(&g->d, s, max, u->max_rows, u->wait_ms,
+			DGRAM_F_LOCAL_PEER);
 	if (rc < 0) {
 		free(g);
 		return rc;
@@ -136,7 +145,10 @@ static void ugram_release(struct sink *s)
 
 const struct sink_ops sink_unixgram_ops = {
 	.scheme = "unixgram",
+	.form = "unixgram:PATH",
+	.options = "max_bytes, max_rows, wait_ms",
 	.default_format = SINK_FMT_PROTOBUF_LIST,
+	.parse = ugram_parse,
 	.open = ugram_open,
 	.flush = ugram_flush,
 	.release = ugram_release,

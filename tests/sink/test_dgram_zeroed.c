@@ -37,7 +37,7 @@ int main(void)
 
 	/* set up, with a socket: released once, the second release is a
 	 * no-op and fd 0 survives both */
-	CHECK_EQ(dgram_init(&d, &s, 1000, 0, -1), 0);
+	CHECK_EQ(dgram_init(&d, &s, 1000, 0, -1, 0), 0);
 	d.fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	CHECK(d.fd > 0);
 	int sock = d.fd;
@@ -49,7 +49,7 @@ int main(void)
 
 	/* the destination's own socket at fd 0 is closed */
 	CHECK(close(0) == 0);
-	CHECK_EQ(dgram_init(&d, &s, 1000, 0, -1), 0);
+	CHECK_EQ(dgram_init(&d, &s, 1000, 0, -1, 0), 0);
 	d.fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	CHECK_EQ(d.fd, 0);
 	dgram_release(&d);

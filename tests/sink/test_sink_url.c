@@ -1,6 +1,7 @@
 /* test_sink_url.c - destination URL and query parsing (pure). */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "sink/sink_url.h"
@@ -17,16 +18,16 @@ static int parse(const char *url)
 
 static void test_good(void)
 {
-	CHECK(parse("stdout") == 0 && u.kind == SINK_KIND_STDOUT &&
+	CHECK(parse("stdout") == 0 && u.ops == &sink_stdout_ops &&
 	      u.format == SINK_FMT_AUTO && u.max_bytes == 0 && u.wait_ms == -1);
-	CHECK(parse("null?format=protobuf") == 0 && u.kind == SINK_KIND_NULL &&
+	CHECK(parse("null?format=protobuf") == 0 && u.ops == &sink_null_ops &&
 	      u.format == SINK_FMT_PROTOBUF);
-	CHECK(parse("file:/var/log/x.json") == 0 && u.kind == SINK_KIND_FILE &&
+	CHECK(parse("file:/var/log/x.json") == 0 && u.ops == &sink_file_ops &&
 	      strcmp(u.path, "/var/log/x.json") == 0);
 	CHECK(parse("file:out.pb?format=protobuf-list&max_rows=10") == 0 &&
 	      strcmp(u.path, "out.pb") == 0 &&
 	      u.format == SINK_FMT_PROTOBUF_LIST && u.max_rows == 10);
-	CHECK(parse("udp://127.0.0.1:9000") == 0 && u.kind == SINK_KIND_UDP &&
+	CHECK(parse("udp://127.0.0.1:9000") == 0 && u.ops == &sink_udp_ops &&
 	      strcmp(u.host, "127.0.0.1") == 0 && strcmp(u.port, "9000") == 0);
 	CHECK(parse("udp://[::1]:53?max_bytes=8192") == 0 &&
 	      strcmp(u.host, "::1") == 0 && strcmp(u.port, "53") == 0 &&
@@ -36,10 +37,10 @@ static void test_good(void)
 	      strcmp(u.host, "collector.example") == 0 && u.wait_ms == 0 &&
 	      u.format == SINK_FMT_JSON);
 	CHECK(parse("unix:/run/x.sock?buffer=65536&max_bytes=65536") == 0 &&
-	      u.kind == SINK_KIND_UNIX && u.buffer == 65536 &&
+	      u.ops == &sink_unix_ops && u.buffer == 65536 &&
 	      strcmp(u.path, "/run/x.sock") == 0);
 	CHECK(parse("unixgram:/run/g.sock") == 0 &&
-	      u.kind == SINK_KIND_UNIXGRAM &&
+	      u.ops == &sink_unixgram_ops &&
 	      strcmp(u.path, "/run/g.sock") == 0);
 	CHECK(parse("udp://h:1?max_bytes=65507") == 0 && u.max_bytes == 65507);
 	CHECK(parse("file:/x") == 0 && u.mode == -1 && u.follow == 0);
@@ -69,8 +70,12 @@ static void bad(const char *url, const char *why)
 static void test_bad(void)
 {
 	bad("tcp://h:1", "unknown scheme");
+	/* never taken as a path; the message lists the registry's forms */
+	bad("/tmp/out.json", "unknown scheme");
+	bad("out.json", "expected stdout, file:PATH, null, udp://HOST:PORT, "
+			"unixgram:PATH, unix:PATH");
 	bad("stdoutx", "unknown scheme");
-	bad("stdout:foo", "unknown scheme");
+	bad("stdout:foo", "takes no target");
 	bad("null?format=json&x", "without");
 	bad("file:", "missing PATH");
 	bad("file:?format=json", "missing PATH");
@@ -103,6 +108,18 @@ static void test_bad(void)
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 	    "too long");
+}
+
+/* sink_check: the same verdicts, nothing opened (no file created) */
+static void test_check(void)
+{
+	CHECK(sink_check("file:/nonexistent-dir/x.json", err, sizeof(err)) ==
+	      0);
+	CHECK(access("/nonexistent-dir", F_OK) != 0);
+	CHECK(sink_check("udp://h:1?colour=red", err, sizeof(err)) == -EINVAL);
+	CHECK(strstr(err, "unknown option 'colour'") != NULL);
+	CHECK(strstr(err, "expected format, max_bytes, max_rows, wait_ms") !=
+	      NULL);
 }
 
 static void test_formats(void)
@@ -150,6 +167,7 @@ int main(void)
 {
 	test_good();
 	test_bad();
+	test_check();
 	test_formats();
 	test_defaults();
 	return check_exit();

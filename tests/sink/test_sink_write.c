@@ -41,9 +41,9 @@ static void test_oversize(void)
 	if (!s)
 		return;
 	CHECK(s->batch != NULL);
-	CHECK_EQ(sink_write(s, &r), (uint64_t)-EMSGSIZE);
-	CHECK_EQ(sink_write(s, &r), (uint64_t)-EMSGSIZE);
-	CHECK_EQ(sink_flush(s), 0);
+	CHECK_EQ(sink_write(s, &r, NULL), (uint64_t)-EMSGSIZE);
+	CHECK_EQ(sink_write(s, &r, NULL), (uint64_t)-EMSGSIZE);
+	CHECK_EQ(sink_flush(s, NULL), 0);
 	CHECK_EQ(s->st.dropped, 2);
 	CHECK_EQ(s->st.oversize, 2);
 	CHECK_EQ(s->st.records, 0);
@@ -62,7 +62,7 @@ static void test_count_only(void)
 		return;
 	CHECK(s->batch == NULL);
 	for (int i = 0; i < 5; i++)
-		CHECK_EQ(sink_write(s, &r), 0);
+		CHECK_EQ(sink_write(s, &r, NULL), 0);
 	CHECK_EQ(s->st.records, 5);
 	CHECK_EQ(s->st.dropped, 0);
 	sink_free(s);
@@ -82,9 +82,9 @@ static void test_file_delivers(void)
 	CHECK_EQ(sink_new(url, SINK_FMT_AUTO, &s, err, sizeof(err)), 0);
 	if (!s)
 		return;
-	CHECK_EQ(sink_write(s, &r), 0);
-	CHECK_EQ(sink_write(s, &r), 0);
-	CHECK_EQ(sink_flush(s), 0);
+	CHECK_EQ(sink_write(s, &r, NULL), 0);
+	CHECK_EQ(sink_write(s, &r, NULL), 0);
+	CHECK_EQ(sink_flush(s, NULL), 0);
 	CHECK_EQ(s->st.records, 2);
 	CHECK_EQ(s->st.dropped, 0);
 	CHECK(stat(path, &st) == 0 && st.st_size > 0);
