@@ -7,7 +7,11 @@
 #   tcpscope  tcpscope --count K --interval 1ms --format json --quiet
 #             --netns host >/dev/null                     (JSON to stdout)
 #   tcp-null  the same with --dest null                  (parse, no output)
+#   tcp-pbl   the same with --dest file:/dev/null?format=protobuf-list
 #   ss        ss -tinmOH >/dev/null, run K times        (what it replaces)
+# With TCPSCOPE_B=path, a second binary's tcpscope/tcp-null/tcp-pbl rows
+# (b-json, b-null, b-pbl) are measured in the same rounds, alternating
+# with the first's, against the same floor: an A/B of two builds.
 # and prints microseconds per socket per poll, ratios to the floor, and how
 # many times less CPU tcpscope uses than ss. The socket count used to
 # normalise is the one the floor's dump saw (listeners and any other
@@ -24,6 +28,7 @@
 #   V6_SHARE=20              percent of the pairs on ::1
 #   PARSE_REPS=500           parse_bench repetitions (0 skips it)
 #   TCPSCOPE=path            tcpscope binary (default: $BUILD/src/tcpscope)
+#   TCPSCOPE_B=path          a second binary, measured alongside (A/B)
 #   BENCH_NETNS=0            measure in the current network namespace
 # Timing never fails the run: the exit status is 0 unless a tool is broken.
 set -uo pipefail
@@ -39,6 +44,7 @@ parse_reps=${PARSE_REPS:-500}
 rounds=${ROUNDS:-3}
 bin=$build/bench
 tcpscope=${TCPSCOPE:-$build/src/tcpscope}
+tcpscope_b=${TCPSCOPE_B:-}
 out=$(mktemp -d /tmp/tcpscope-bench.XXXXXX)
 status=0
 lg_pid=
@@ -69,9 +75,12 @@ have_tcpscope=
 check_tcpscope() {
 	[ -n "$have_tcpscope" ] && return
 	have_tcpscope=0
+	# to a file: a reader that leaves early (head -c 1) would end
+	# tcpscope by SIGPIPE, as it ends any filter
 	if [ -x "$tcpscope" ] &&
-		timeout 20 "$tcpscope" --once --format json --netns host 2>/dev/null |
-		head -c 1 | grep -q '{'; then
+		timeout 20 "$tcpscope" --once --format json --netns host \
+			>"$out/check.json" 2>/dev/null &&
+		head -c 1 "$out/check.json" | grep -q '{'; then
 		have_tcpscope=1
 	else
 		echo "run.sh: tcpscope ($tcpscope) does not print JSON yet; its rows are n/a" >&2
@@ -126,23 +135,34 @@ best() {
 	return 0
 }
 
+# tcpscope_rows BIN JSON NULL PBL K R: one binary's three measurements
+tcpscope_rows() {
+	local b=$1 k=$5 r=$6
+	measure "$2.r$r" -o /dev/null -- "$b" --count "$k" --interval 1ms \
+		--format json --quiet --netns host || status=1
+	measure "$3.r$r" -o /dev/null -- "$b" --count "$k" --interval 1ms \
+		--dest null --quiet --netns host || status=1
+	measure "$4.r$r" -o /dev/null -- "$b" --count "$k" --interval 1ms \
+		--dest 'file:/dev/null?format=protobuf-list' --quiet \
+		--netns host || status=1
+}
+
 # one round: floor, tcpscope, ss back to back on the same sockets
 bench_round() {
 	local k=$1 r=$2
 	measure "floor.r$r" -o "$out/floor.r$r.out" -- "$bin/floor" --count "$k" ||
 		return 1
 	if [ "$have_tcpscope" = 1 ]; then
-		measure "tcpscope.r$r" -o /dev/null -- "$tcpscope" --count "$k" \
-			--interval 1ms --format json --quiet --netns host || status=1
-		measure "tcp-null.r$r" -o /dev/null -- "$tcpscope" --count "$k" \
-			--interval 1ms --dest null --quiet --netns host || status=1
+		tcpscope_rows "$tcpscope" tcpscope tcp-null tcp-pbl "$k" "$r"
+		[ -n "$tcpscope_b" ] &&
+			tcpscope_rows "$tcpscope_b" b-json b-null b-pbl "$k" "$r"
 	fi
 	measure "ss.r$r" -n "$k" -o /dev/null -- ss -tinmOH || status=1
 }
 
 bench_size() {
 	local n=$1 k s r
-	rm -f "$out"/floor* "$out"/tcpscope* "$out"/tcp-null* "$out"/ss*
+	rm -f "$out"/floor* "$out"/tcpscope* "$out"/tcp-* "$out"/b-* "$out"/ss*
 	start_loadgen "$n" || { status=1; return; }
 	# polls from the sockets really there (other users of the machine
 	# add theirs), so a round stays near 2M socket-polls per tool
@@ -164,17 +184,21 @@ bench_size() {
 		bench_round "$k" "$r" || { status=1; break; }
 	done
 	stop_loadgen
-	best floor
-	best tcpscope
-	best tcp-null
-	best ss
+	for t in floor tcpscope tcp-null tcp-pbl b-json b-null b-pbl ss; do
+		best "$t"
+	done
 	# sockets the floor's dumps saw in its best round: loadgen's, its
 	# listeners, and whatever else lives on the machine
 	s=$(field records_per_poll "$out/floor.out")
 	{
-		row "$n" "${s:-?}" "$k" floor
-		row "$n" "${s:-?}" "$k" tcpscope
-		row "$n" "${s:-?}" "$k" tcp-null
+		for t in floor tcpscope tcp-null tcp-pbl; do
+			row "$n" "${s:-?}" "$k" "$t"
+		done
+		if [ -n "$tcpscope_b" ]; then
+			for t in b-json b-null b-pbl; do
+				row "$n" "${s:-?}" "$k" "$t"
+			done
+		fi
 		row "$n" "${s:-?}" "$k" ss
 		if [ -s "$out/tcpscope" ] && [ -s "$out/ss" ]; then
 			awk -v t="$(($(field user_us "$out/tcpscope") + $(field sys_us "$out/tcpscope")))" \
@@ -185,6 +209,7 @@ bench_size() {
 }
 
 echo "# tcpscope benchmark: $(uname -sr), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
+[ -n "$tcpscope_b" ] && echo "# A: $tcpscope; B (b-* rows): $tcpscope_b"
 echo "# ss: $(ss -V 2>&1 | head -1); loadgen v6 share ${v6share}%; best of $rounds rounds;" \
 	"private netns: $([ -n "${TCPSCOPE_BENCH_IN_NETNS:-}" ] && echo yes || echo no)"
 if [ "$parse_reps" != 0 ] && [ -x "$bin/parse_bench" ]; then

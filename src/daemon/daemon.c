@@ -30,6 +30,14 @@ int ts_daemon_init(struct ts_daemon *d, const struct ts_options *opt)
 	}
 	if (d->nsinks)
 		d->sinks[0]->sole = d->nsinks == 1;
+	/* said once, not silently: the ring sends only for our own sockets */
+	for (unsigned i = 0; i < d->nsinks; i++)
+		if (opt->io_engine != TS_ENGINE_SYSCALL &&
+		    (d->sinks[i]->ops->flags & SINK_F_OWN_IO))
+			fprintf(stderr,
+				"tcpscope: %s: its library owns its sockets; "
+				"the io_uring engine does not drive it\n",
+				d->sinks[i]->name);
 	ts_fanout_init(&d->fanout, d->sinks, d->nsinks);
 	rc = ts_loop_init(&d->loop, opt->interval_ms);
 	if (rc < 0) {
@@ -61,7 +69,7 @@ static void reopen_sinks(struct ts_daemon *d)
 			fprintf(stderr,
 				"tcpscope: cannot reopen %s: %s; still writing "
 				"to the file already open\n",
-				d->sinks[i]->url, why);
+				d->sinks[i]->name, why);
 	}
 }
 

@@ -1,21 +1,17 @@
 /* summary.c - stderr summary lines (see summary.h). */
 #include "summary.h"
 
-#include "../util/secret.h"
-
 void ts_summary_sinks(FILE *f, struct sink *const *sinks,
 		      const struct sink_stats *st, unsigned n)
 {
-	char url[512];
-
 	for (unsigned i = 0; i < n; i++) {
-		ts_mask_url(sinks[i]->url, url, sizeof(url));
+		const char *url = sinks[i]->name;
 		fprintf(f,
 			"; %s: %llu sent, %llu dropped (%llu oversize), "
 			"%llu errors",
 			url, (unsigned long long)st[i].records,
 			(unsigned long long)st[i].dropped,
-			(unsigned long long)st[i].oversize,
+			(unsigned long long)st[i].drop[SINK_DROP_OVERSIZE],
 			(unsigned long long)st[i].errors);
 	}
 	fputc('\n', f);

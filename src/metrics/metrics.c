@@ -41,7 +41,9 @@ static void sink_delta(const struct sink_stats *a, const struct sink_stats *b,
 	out->bytes = a->bytes - b->bytes;
 	out->dropped = a->dropped - b->dropped;
 	out->errors = a->errors - b->errors;
-	out->oversize = a->oversize - b->oversize;
+	out->queued = a->queued; /* a level, not a total */
+	for (unsigned i = 0; i < SINK_DROP_COUNT; i++)
+		out->drop[i] = a->drop[i] - b->drop[i];
 }
 
 void ts_counters_delta(const struct ts_counters *now,

@@ -229,7 +229,7 @@ void dgram_emit(void *ctx, const struct batch_payload *p, unsigned n)
 			 * read yet), unless the peer is gone (unixgram) */
 			d->last_err = -res;
 			d->s->st.errors++;
-			d->s->st.dropped += q->rows;
+			sink_drop(d->s, sink_drop_reason(-res), q->rows);
 			lost |= peer_lost(-res) &&
 				(d->flags & DGRAM_F_LOCAL_PEER);
 		}
@@ -245,7 +245,7 @@ void dgram_emit(void *ctx, const struct batch_payload *p, unsigned n)
 		}
 	}
 	for (unsigned j = 0; j < m; j++) /* not sent: dropped */
-		d->s->st.dropped += p[idx[j]].rows;
+		sink_drop(d->s, sink_drop_reason(d->last_err), p[idx[j]].rows);
 }
 
 void dgram_poll_done(struct dgram *d)

@@ -10,6 +10,8 @@
 #include <time.h>
 
 #include "sink_url.h"
+#include "../util/secret.h"
+#include "../util/stop.h"
 
 #define LOG_INTERVAL_NS (10ull * 1000000000ull)
 
@@ -75,7 +77,9 @@ int sink_new(const char *url, enum sink_format format, struct sink **out,
 	if (rc < 0)
 		goto out;
 	s = calloc(1, sizeof(*s));
-	if (!s || !(s->url = strdup(url))) {
+	if (s && (s->url = strdup(url)) && (s->name = malloc(strlen(url) + 4)))
+		ts_mask_url(url, s->name, strlen(url) + 4);
+	if (!s || !s->name) {
 		snprintf(err, errlen, "out of memory");
 		rc = -ENOMEM;
 		goto out;
@@ -86,11 +90,12 @@ int sink_new(const char *url, enum sink_format format, struct sink **out,
 					       : s->ops->default_format;
 	rc = s->ops->open(s, u, why, sizeof(why));
 	if (rc < 0)
-		snprintf(err, errlen, "cannot open destination '%s': %s", url,
-			 why[0] ? why : strerror(-rc));
+		snprintf(err, errlen, "cannot open destination '%s': %s",
+			 s->name, why[0] ? why : strerror(-rc));
 out:
 	if (rc < 0 && s) {
 		free(s->url);
+		free(s->name);
 		free(s);
 	} else if (rc == 0) {
 		*out = s;
@@ -109,8 +114,7 @@ int sink_write(struct sink *s, const struct ts_record *r, struct ring *ring)
 		return 0;
 	}
 	if (batch_add(s->batch, r) < 0) {
-		s->st.dropped++;
-		s->st.oversize++;
+		sink_drop(s, SINK_DROP_OVERSIZE, 1);
 		return -EMSGSIZE;
 	}
 	return 0;
@@ -123,14 +127,37 @@ int sink_flush(struct sink *s, struct ring *ring)
 	s->ring = ring;
 	rc = s->ops->flush(s);
 
-	if (s->st.oversize > s->logged_oversize &&
+	if (s->st.drop[SINK_DROP_OVERSIZE] > s->logged_oversize &&
 	    sink_log_limited(
 		    s,
 		    "%llu record(s) larger than the destination's "
 		    "max_bytes dropped",
-		    (unsigned long long)(s->st.oversize - s->logged_oversize)))
-		s->logged_oversize = s->st.oversize;
+		    (unsigned long long)(s->st.drop[SINK_DROP_OVERSIZE] -
+					 s->logged_oversize)))
+		s->logged_oversize = s->st.drop[SINK_DROP_OVERSIZE];
 	return rc;
+}
+
+enum sink_drop sink_drop_reason(int err)
+{
+	if (ts_stop_exiting())
+		return SINK_DROP_EXIT;
+	if (err == EAGAIN || err == ETIMEDOUT || err == ECANCELED)
+		return SINK_DROP_SLOW;
+	return SINK_DROP_SEND_ERROR;
+}
+
+const char *sink_drop_name(enum sink_drop why)
+{
+	static const char *const names[SINK_DROP_COUNT] = {
+		[SINK_DROP_OVERSIZE] = "oversize",
+		[SINK_DROP_SLOW] = "slow",
+		[SINK_DROP_SEND_ERROR] = "send error",
+		[SINK_DROP_QUEUE_FULL] = "queue full",
+		[SINK_DROP_FAILED] = "failed",
+		[SINK_DROP_EXIT] = "exit",
+	};
+	return (unsigned)why < SINK_DROP_COUNT ? names[why] : "?";
 }
 
 int sink_finish(struct sink *s)
@@ -157,6 +184,7 @@ void sink_free(struct sink *s)
 	s->ring = NULL;
 	s->ops->release(s);
 	free(s->url);
+	free(s->name);
 	free(s);
 }
 
@@ -171,7 +199,7 @@ int sink_log_limited(struct sink *s, const char *fmt, ...)
 	if (s->last_log_ns && now - s->last_log_ns < LOG_INTERVAL_NS)
 		return 0;
 	s->last_log_ns = now;
-	fprintf(stderr, "tcpscope: %s: ", s->url);
+	fprintf(stderr, "tcpscope: %s: ", s->name);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);

@@ -46,12 +46,28 @@ enum sink_format {
  * phase. */
 #define SINK_EXIT_MAX_MS 60000
 
+/* Why a record was not delivered: every drop has exactly one. */
+enum sink_drop {
+	SINK_DROP_OVERSIZE,   /* larger than max_bytes alone */
+	SINK_DROP_SLOW,	      /* the peer did not take it within wait_ms,
+				 or a stop request cut the wait */
+	SINK_DROP_SEND_ERROR, /* refused: the write or send failed, or the
+				 peer went away with it */
+	SINK_DROP_QUEUE_FULL, /* the destination's bounded queue was full */
+	SINK_DROP_FAILED,     /* queued, then not delivered: the broker
+				 refused it or its message timeout ran out */
+	SINK_DROP_EXIT,	      /* still held when the exit's bound ran out */
+	SINK_DROP_COUNT
+};
+
 struct sink_stats {
-	uint64_t records;  /* records accepted and delivered */
-	uint64_t bytes;	   /* bytes delivered */
-	uint64_t dropped;  /* records that could not be delivered */
-	uint64_t errors;   /* failed writes / sends / connects */
-	uint64_t oversize; /* of dropped: larger than max_bytes alone */
+	uint64_t records; /* delivered: written, sent, or acknowledged */
+	uint64_t bytes;	  /* bytes delivered */
+	uint64_t dropped; /* records not delivered: the sum of drop[] */
+	uint64_t errors;  /* failed writes / sends / connects / deliveries */
+	uint64_t queued;  /* handed to the destination's own queue (a
+			     library's), not yet delivered or dropped */
+	uint64_t drop[SINK_DROP_COUNT]; /* dropped, by reason */
 };
 
 struct sink;
@@ -93,7 +109,9 @@ struct sink_ops {
 
 struct sink {
 	const struct sink_ops *ops;
-	char *url;
+	char *url;  /* as given: what open() connects to */
+	char *name; /* the URL with any password masked: every message
+		       and summary names the destination by it */
 	enum sink_format format;
 	struct sink_stats st;
 	void *priv;
@@ -139,6 +157,20 @@ int sink_finish(struct sink *s);
  * 0, or -errno with a reason in `err` (the file already open is kept). */
 int sink_reopen(struct sink *s, char *err, size_t errlen);
 void sink_free(struct sink *s);
+
+/* Counts n records as dropped for `why`. Not on the per-record path
+ * unless a record is being dropped. */
+static inline void sink_drop(struct sink *s, enum sink_drop why, uint64_t n)
+{
+	s->st.dropped += n;
+	s->st.drop[why] += n;
+}
+/* The reason for records not sent after errno `err` (0: none known):
+ * at exit SINK_DROP_EXIT, a wait that ran out or was cut
+ * SINK_DROP_SLOW, anything else SINK_DROP_SEND_ERROR. */
+enum sink_drop sink_drop_reason(int err);
+/* "oversize", "slow", "send error", "queue full", "failed", "exit". */
+const char *sink_drop_name(enum sink_drop why);
 
 /* "json", "protobuf", "protobuf-list" -> enum; -EINVAL otherwise. */
 int sink_format_parse(const char *name, enum sink_format *out);

@@ -180,7 +180,7 @@ static void drop_pending(struct stream *st)
 	whole = batch_whole(s->format, st->pend, st->pend_off, &rows);
 	s->st.records += rows;
 	s->st.bytes += whole;
-	s->st.dropped += st->pend_rows - rows;
+	sink_drop(s, sink_drop_reason(EAGAIN), st->pend_rows - rows);
 	st->pend_len = st->pend_off = 0;
 }
 
@@ -233,7 +233,7 @@ static void cut_payload(struct stream *st, const struct batch_payload *p,
 	}
 	if (skip > whole && st->kind == STREAM_REGULAR)
 		cut_back(st, skip - whole);
-	s->st.dropped += p->rows - rows;
+	sink_drop(s, sink_drop_reason(err), p->rows - rows);
 }
 
 static void stream_emit(void *ctx, const struct batch_payload *p, unsigned n)
@@ -264,7 +264,7 @@ static void stream_emit(void *ctx, const struct batch_payload *p, unsigned n)
 	if (done < n && skip)
 		cut_payload(st, &p[done++], skip, err);
 	for (unsigned i = done; i < n; i++)
-		s->st.dropped += p[i].rows;
+		sink_drop(s, sink_drop_reason(err), p[i].rows);
 }
 
 /* Why a file of mode m is refused, in a message about it. */
@@ -564,7 +564,7 @@ static void stream_log(struct stream *st, uint64_t errors, uint64_t dropped,
 			fprintf(stderr,
 				"tcpscope: %s: the reader went away (%s); "
 				"records for it are dropped\n",
-				s->url, strerror(st->last_err));
+				s->name, strerror(st->last_err));
 		st->gone_logged = 1;
 	} else if (s->st.errors != errors) {
 		sink_log_limited(s, "write failed (%s); records dropped",

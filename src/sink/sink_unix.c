@@ -100,15 +100,18 @@ static int ensure_connected(struct ustream *u)
 	return -ENOTCONN;
 }
 
+/* delivered: 1, else minus the errno it was lost to (0: unknown). */
 static void pop_frame(struct ustream *u, int delivered)
 {
 	struct frame *f = &u->fq[u->fq_first];
 
-	if (delivered) {
+	if (delivered > 0) {
 		u->s->st.records += f->rows;
 		u->s->st.bytes += f->len;
 	} else {
-		u->s->st.dropped += f->rows;
+		sink_drop(u->s,
+			  sink_drop_reason(delivered < 0 ? -delivered : 0),
+			  f->rows);
 	}
 	u->fq_first = (u->fq_first + 1) % UNIX_FRAMES;
 	u->fq_n--;
@@ -128,7 +131,7 @@ static void lose_peer(struct ustream *u, int err)
 	if (u->sent) {
 		u->head += u->fq[u->fq_first].len - u->sent;
 		u->sent = 0;
-		pop_frame(u, 0);
+		pop_frame(u, -err);
 	}
 	u->next_try_ns = 0;
 }
@@ -203,7 +206,7 @@ static void enqueue(struct ustream *u, const struct batch_payload *p)
 	if (u->fq_n == UNIX_FRAMES || u->cap - (u->tail - u->head) < p->len)
 		(void)drain_wait(u, p->len);
 	if (u->fq_n == UNIX_FRAMES || u->cap - (u->tail - u->head) < p->len) {
-		u->s->st.dropped += p->rows;
+		sink_drop(u->s, SINK_DROP_QUEUE_FULL, p->rows);
 		return;
 	}
 	if (u->cap - u->tail < p->len) { /* compact: the frames move down */
@@ -279,7 +282,7 @@ static int unix_open(struct sink *s, const struct sink_url *url, char *err,
 		fprintf(stderr,
 			"tcpscope: %s: not connected yet (%s); "
 			"retrying\n",
-			s->url, strerror(u->last_err));
+			s->name, strerror(u->last_err));
 	return 0;
 }
 
@@ -313,7 +316,7 @@ static void give_up(struct ustream *u, int why)
 			"tcpscope: %s: stream ends mid-frame: %zu of the %u "
 			"bytes of a frame (%u records) could not be sent %s "
 			"(the peer reads too slowly)\n",
-			u->s->url, (size_t)f->len - u->sent, f->len, f->rows,
+			u->s->name, (size_t)f->len - u->sent, f->len, f->rows,
 			why == -ECANCELED ? "before a second stop request"
 					  : "within the exit timeout");
 	}

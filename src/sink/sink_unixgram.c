@@ -101,7 +101,7 @@ static int ugram_open(struct sink *s, const struct sink_url *u, char *err,
 		fprintf(stderr,
 			"tcpscope: %s: not connected yet (%s); "
 			"retrying\n",
-			s->url, strerror(g->connect_err));
+			s->name, strerror(g->connect_err));
 	(void)err;
 	(void)errlen;
 	s->priv = g;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../util/parse.h"
+#include "../util/secret.h"
 
 int sink_url_fail(const struct sink_url *u, char *err, size_t errlen,
 		  const char *fmt, ...)
@@ -18,7 +19,10 @@ int sink_url_fail(const struct sink_url *u, char *err, size_t errlen,
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	snprintf(err, errlen, "invalid destination '%s': %s", u->url, why);
+	char url[1024];
+
+	ts_mask_url(u->url, url, sizeof(url));
+	snprintf(err, errlen, "invalid destination '%s': %s", url, why);
 	return -EINVAL;
 }
 

@@ -12,6 +12,8 @@
 
 #include "timeutil.h"
 
+static int cut(void);
+
 static int stop_fd = -1;
 static int sig_fd = -1;
 static atomic_uint reopens;	  /* SIGHUPs not yet taken */
@@ -111,6 +113,23 @@ void ts_stop_exit_begin(uint64_t timeout_ms)
 	if (stop_fd >= 0)
 		while (read(stop_fd, &v, sizeof(v)) == sizeof(v))
 			;
+}
+
+uint64_t ts_stop_exit_left_ms(void)
+{
+	uint64_t now = ts_now_ns(CLOCK_MONOTONIC), dl;
+
+	if (!atomic_load(&exiting))
+		return UINT64_MAX;
+	if (cut())
+		return 0;
+	dl = atomic_load(&exit_deadline_ns);
+	return now >= dl ? 0 : (dl - now) / 1000000;
+}
+
+int ts_stop_exiting(void)
+{
+	return atomic_load(&exiting);
 }
 
 int ts_stop_exit_expired(void)

@@ -36,6 +36,11 @@ void ts_stop_request(void);
 int ts_stop_requested(void);
 /* Exit phase: waits end by now + timeout_ms at the latest. */
 void ts_stop_exit_begin(uint64_t timeout_ms);
+/* Milliseconds left of the exit's bound (0: used up); UINT64_MAX
+ * before the exit phase. For a library's own flush(timeout). */
+uint64_t ts_stop_exit_left_ms(void);
+/* 1 in the exit phase (after ts_stop_exit_begin()). */
+int ts_stop_exiting(void);
 /* 1 in the exit phase, once its deadline has passed. */
 int ts_stop_exit_expired(void);
 /* The eventfd that is readable while waits are to be cut (for callers

@@ -45,7 +45,7 @@ static void test_oversize(void)
 	CHECK_EQ(sink_write(s, &r, NULL), (uint64_t)-EMSGSIZE);
 	CHECK_EQ(sink_flush(s, NULL), 0);
 	CHECK_EQ(s->st.dropped, 2);
-	CHECK_EQ(s->st.oversize, 2);
+	CHECK_EQ(s->st.drop[SINK_DROP_OVERSIZE], 2);
 	CHECK_EQ(s->st.records, 0);
 	sink_free(s);
 }
