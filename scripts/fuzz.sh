@@ -21,11 +21,12 @@ CORE=(src/netlink/nl_parse.c src/record/record.c src/record/fields.c
 declare -A SRCS=(
 	[fuzz_nl_parse]="fuzz/fuzz_nl_parse.c ${CORE[*]}"
 	[fuzz_pcap]="fuzz/fuzz_pcap.c src/pcap/pcap.c src/pcap/replay.c ${CORE[*]}"
+	[fuzz_filter]="fuzz/fuzz_filter.c src/netlink/nl_filter.c"
 )
-FUZZERS=(fuzz_nl_parse fuzz_pcap)
+FUZZERS=(fuzz_nl_parse fuzz_pcap fuzz_filter)
 # Longer inputs add little coverage but cut the executions per second;
 # longer seeds are truncated, and still parse up to the cut.
-declare -A MAXLEN=([fuzz_nl_parse]=8192 [fuzz_pcap]=65536)
+declare -A MAXLEN=([fuzz_nl_parse]=8192 [fuzz_pcap]=65536 [fuzz_filter]=512)
 
 skip() {
 	echo "fuzz: SKIP: $*"
@@ -55,6 +56,14 @@ seed_dirs() {
 		for f in "$FIX"/*/attribute_* "$FIX"/*/netlink_sock_diag_response_port* \
 			"$FIX"/*/netlink_end_of_dump_bytes "$FIX"/*/netlink_sock_diag_request_bytes*; do
 			[ -f "$f" ] && ln -sf "$(realpath "$f")" "$dir/$(basename "$(dirname "$f")")_$(basename "$f")"
+		done
+		;;
+	fuzz_filter) # the expressions the tests use, one per seed
+		local i=0
+		for f in "sport = :22" "dport >= :1024 and not src 127.0.0.1" \
+			"( src [::1]:443 or dst 10.0.0.0/8 ) dport != :5" \
+			"! sport lt :80 || dst *:443 , src ::1/64"; do
+			printf '%s' "$f" >"$dir/seed$((i++))"
 		done
 		;;
 	fuzz_pcap)

@@ -184,6 +184,17 @@ static int set_attrs(const struct ts_opt *d, const char *val,
 	return 0;
 }
 
+static int set_filter(const struct ts_opt *d, const char *val,
+		      struct ts_options *o, char *why, size_t n)
+{
+	(void)d;
+	if (nl_filter_compile(val, o->filter_bc, sizeof(o->filter_bc),
+			      &o->filter_len, why, n) < 0)
+		return -EINVAL;
+	o->filter = val;
+	return 0;
+}
+
 static int any_item(const char *item, size_t len, void *ctx)
 {
 	(void)item;
@@ -280,6 +291,13 @@ const struct ts_opt ts_opt_table[] = {
 	  "attributes to ask for: info, cong, tos, tclass, skmeminfo, "
 	  "vegasinfo (also brings dctcp and bbr info), meminfo; "
 	  "default = all but meminfo. Fewer cost the kernel less.",
+	  NULL, 0 },
+	{ "filter", "EXPR", set_filter, FIELD(filter), 0, 0, NULL, NULL, NULL,
+	  "only the sockets that match EXPR, in ss's filter syntax "
+	  "(sport/dport with = != < > <= >=, src/dst ADDR[/PREFIX][:PORT], "
+	  "and, or, not, parentheses); compiled to bytecode the kernel "
+	  "runs, so unmatched sockets cost it little. Example: "
+	  "'dport = :443 or sport = :443'",
 	  NULL, 0 },
 	{ "netns", "SEL", set_netns, FIELD(netns), 0, 0, NULL, NULL, "all",
 	  "all, host, or NAME[,NAME...]: bind-mount names, "

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "../netlink/nl_filter.h"
 #include "../sink/sink.h"
 
 #define TS_MAX_DESTS	  16
@@ -40,6 +41,9 @@ struct ts_options {
 	unsigned families;    /* POLL_FAM_* */
 	uint32_t states;      /* idiag_states */
 	uint8_t ext;	      /* idiag_ext */
+	const char *filter;   /* --filter EXPR, or NULL */
+	uint8_t filter_bc[NL_FILTER_MAX]; /* ... compiled */
+	size_t filter_len;
 	enum sink_format format;
 	const char *replay; /* a pcap file, or "-" for stdin */
 	const char *dests[TS_MAX_DESTS];

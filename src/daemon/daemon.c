@@ -6,10 +6,40 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../netlink/nl_request.h"
+#include "../netlink/nl_sock.h"
 #include "../pcap/replay.h"
 #include "../util/stop.h"
 #include "../util/timeutil.h"
 #include "summary.h"
+
+/* The kernel audits bytecode when a dump starts: one dump of our own
+ * namespace at startup turns a refused --filter into a usage error, not
+ * a failure of every poll. */
+static int check_filter(const struct ts_options *o)
+{
+	static struct nl_diag_request r; /* NL_FILTER_MAX bytes: not stack */
+	int rc;
+
+	if (!o->filter || o->replay)
+		return 0;
+	nl_request_build(&r, o->families & POLL_FAM_INET ? AF_INET : AF_INET6,
+			 o->states, 0, 1, o->filter_bc, o->filter_len);
+	rc = nl_sock_try_dump(&r, r.nlh.nlmsg_len, 2000);
+	if (rc == -EINVAL) {
+		fprintf(stderr,
+			"tcpscope: the kernel refused --filter '%s' "
+			"(its bytecode: %s)\n",
+			o->filter, strerror(-rc));
+		return rc;
+	}
+	if (rc < 0) /* not the filter's fault: polling will say more */
+		fprintf(stderr,
+			"tcpscope: could not check --filter with the kernel: "
+			"%s\n",
+			strerror(-rc));
+	return 0;
+}
 
 int ts_daemon_init(struct ts_daemon *d, const struct ts_options *opt)
 {
@@ -19,6 +49,9 @@ int ts_daemon_init(struct ts_daemon *d, const struct ts_options *opt)
 	memset(d, 0, sizeof(*d));
 	d->opt = opt;
 	ts_metrics_init(&d->metrics);
+	rc = check_filter(opt);
+	if (rc < 0)
+		return rc;
 	for (unsigned i = 0; i < opt->ndests; i++) {
 		rc = sink_new(opt->dests[i], opt->format, &d->sinks[i], err,
 			      sizeof(err));
@@ -220,6 +253,8 @@ static int run_polls(struct ts_daemon *d)
 			.families = o->families,
 			.states = o->states,
 			.ext = o->ext,
+			.filter = o->filter ? o->filter_bc : NULL,
+			.filter_len = o->filter_len,
 			.ring = {
 				.recv_batch = o->uring_recv_batch,
 				.cqe_batch = o->uring_cqe_batch,

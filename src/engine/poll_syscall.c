@@ -45,7 +45,7 @@ static int start_dump(struct poll_loop *l, struct poll_target *t)
 
 	if (rc <= 0)
 		return rc;
-	rc = nl_sock_send(t->fd, &t->req, sizeof(t->req));
+	rc = nl_sock_send(t->fd, &t->req, t->req.nlh.nlmsg_len);
 	return rc < 0 ? rc : 1;
 }
 

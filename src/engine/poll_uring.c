@@ -135,7 +135,7 @@ static int start_dump(struct poll_loop *l, struct poll_target *t)
 		ring_req_put(r, q);
 		return -EAGAIN;
 	}
-	io_uring_prep_send(sqe, t->fd, &t->req, sizeof(t->req), 0);
+	io_uring_prep_send(sqe, t->fd, &t->req, t->req.nlh.nlmsg_len, 0);
 	if (!t->recv) {
 		rc = arm_recv(l, t);
 		if (rc == -ENOBUFS)
@@ -165,7 +165,7 @@ static void on_sent(struct ring *r, struct ring_req *q, int res, unsigned flags)
 
 	(void)r;
 	(void)flags;
-	if (t->busy && res != (int)sizeof(t->req))
+	if (t->busy && res != (int)t->req.nlh.nlmsg_len)
 		end_dump(t->loop, t, res < 0 ? res : -EIO);
 }
 

@@ -112,7 +112,7 @@ int poll_dump_next(struct poll_loop *l, struct poll_target *t)
 	if (fam < 0)
 		return 0;
 	nl_request_build(&t->req, (uint8_t)fam, l->cfg.states, l->cfg.ext,
-			 ++t->seq);
+			 ++t->seq, l->cfg.filter, l->cfg.filter_len);
 	nl_parser_init(&t->parser, t->seq, t->portid,
 		       NL_PARSE_CHECK_SEQ | NL_PARSE_CHECK_PORT, stamp, t);
 	t->busy = 1;

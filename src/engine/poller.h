@@ -46,11 +46,13 @@ enum poll_engine {
 
 struct poll_config {
 	enum poll_engine engine;
-	struct ring_cfg ring; /* uring engine */
-	unsigned families;    /* POLL_FAM_* */
-	uint32_t states;      /* idiag_states bitmask */
-	uint8_t ext;	      /* idiag_ext bits */
-	int timeout_ms;	      /* a dump silent this long fails (default 10 s) */
+	struct ring_cfg ring;  /* uring engine */
+	unsigned families;     /* POLL_FAM_* */
+	uint32_t states;       /* idiag_states bitmask */
+	uint8_t ext;	       /* idiag_ext bits */
+	const uint8_t *filter; /* --filter bytecode (nl_filter.h), or NULL */
+	size_t filter_len;
+	int timeout_ms; /* a dump silent this long fails (default 10 s) */
 	unsigned max_inflight; /* dumps in flight at once (default 64) */
 };
 

@@ -9,10 +9,18 @@
 #include "../util/list.h"
 
 void nl_request_build(struct nl_diag_request *r, uint8_t family,
-		      uint32_t states, uint8_t ext, uint32_t seq)
+		      uint32_t states, uint8_t ext, uint32_t seq,
+		      const uint8_t *bc, size_t bclen)
 {
-	memset(r, 0, sizeof(*r));
-	r->nlh.nlmsg_len = sizeof(*r);
+	/* only the header parts: the bytecode buffer is written below */
+	memset(r, 0, offsetof(struct nl_diag_request, bc));
+	r->nlh.nlmsg_len = offsetof(struct nl_diag_request, bc_attr);
+	if (bc && bclen && bclen <= sizeof(r->bc)) {
+		r->bc_attr.nla_type = INET_DIAG_REQ_BYTECODE;
+		r->bc_attr.nla_len = (uint16_t)(NLA_HDRLEN + bclen);
+		memcpy(r->bc, bc, bclen);
+		r->nlh.nlmsg_len += NLA_HDRLEN + NLA_ALIGN(bclen);
+	}
 	r->nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
 	r->nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	r->nlh.nlmsg_seq = seq;

@@ -2,7 +2,9 @@
  * nl_request.h - build SOCK_DIAG_BY_FAMILY dump requests (pure).
  *
  * Contract: nl_request_build() fills a caller-owned struct with one
- * inet_diag_req_v2 dump request for IPPROTO_TCP. The attribute-name helpers
+ * inet_diag_req_v2 dump request for IPPROTO_TCP, with the --filter
+ * bytecode as its INET_DIAG_REQ_BYTECODE attribute when there is one
+ * (bclen <= NL_FILTER_MAX). The attribute-name helpers
  * map `--attrs` names to idiag_ext bits. No I/O, no allocation.
  * Thread-safety: reentrant.
  */
@@ -24,13 +26,21 @@
 	 NL_EXT(INET_DIAG_TOS) | NL_EXT(INET_DIAG_TCLASS) |                    \
 	 NL_EXT(INET_DIAG_SKMEMINFO) | NL_EXT(INET_DIAG_VEGASINFO))
 
+#include "nl_filter.h"
+
+/* nlh.nlmsg_len bytes are sent: the bytecode attribute only when there
+ * is a filter. */
 struct nl_diag_request {
 	struct nlmsghdr nlh;
 	struct inet_diag_req_v2 req;
+	struct nlattr bc_attr; /* INET_DIAG_REQ_BYTECODE */
+	uint8_t bc[NL_FILTER_MAX];
 };
 
+/* bc/bclen: compiled --filter bytecode (nl_filter.h), or NULL/0. */
 void nl_request_build(struct nl_diag_request *r, uint8_t family,
-		      uint32_t states, uint8_t ext, uint32_t seq);
+		      uint32_t states, uint8_t ext, uint32_t seq,
+		      const uint8_t *bc, size_t bclen);
 
 /* Parses a comma-separated list of attribute names (info, cong, tos,
  * tclass, skmeminfo, meminfo, vegasinfo; "all" = every one, "default" =

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <linux/netlink.h>
+#include <poll.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -69,6 +71,55 @@ int nl_sock_recv(int fd, void *buf, size_t cap, size_t *len_out)
 	if (rc == 0)
 		*len_out = (size_t)n;
 	return rc;
+}
+
+/* The first error or NLMSG_DONE of a datagram: 1 done, 0 go on, -errno. */
+static int dump_end(const uint8_t *buf, size_t n)
+{
+	size_t off = 0;
+
+	while (off + sizeof(struct nlmsghdr) <= n) {
+		struct nlmsghdr h;
+		memcpy(&h, buf + off, sizeof(h));
+		if (h.nlmsg_len < sizeof(h) || h.nlmsg_len > n - off)
+			return -EPROTO;
+		if (h.nlmsg_type == NLMSG_ERROR) {
+			struct nlmsgerr e;
+			if (h.nlmsg_len < NLMSG_LENGTH(sizeof(e)))
+				return -EPROTO;
+			memcpy(&e, buf + off + NLMSG_HDRLEN, sizeof(e));
+			return e.error < 0 ? e.error : 1;
+		}
+		if (h.nlmsg_type == NLMSG_DONE)
+			return 1;
+		off += NLMSG_ALIGN(h.nlmsg_len);
+	}
+	return 0;
+}
+
+int nl_sock_try_dump(const void *req, size_t len, int timeout_ms)
+{
+	static uint8_t buf[NL_RECV_BUF]; /* startup only, one thread */
+	struct pollfd pfd = { .events = POLLIN };
+	uint32_t portid;
+	int rc = nl_sock_open(&pfd.fd, &portid);
+
+	if (rc < 0)
+		return rc;
+	rc = nl_sock_send(pfd.fd, req, len);
+	while (rc == 0) {
+		size_t n;
+		rc = nl_sock_recv(pfd.fd, buf, sizeof(buf), &n);
+		if (rc == -EAGAIN) {
+			int p = poll(&pfd, 1, timeout_ms);
+			rc = p > 0 ? 0 : p == 0 ? -ETIMEDOUT : -errno;
+			continue;
+		}
+		if (rc == 0)
+			rc = dump_end(buf, n);
+	}
+	close(pfd.fd);
+	return rc > 0 ? 0 : rc;
 }
 
 int nl_sock_check(int msg_flags, const void *from, size_t namelen)

@@ -32,6 +32,12 @@ int nl_sock_send(int fd, const void *req, size_t len);
  * from the kernel; other -errno. */
 int nl_sock_recv(int fd, void *buf, size_t cap, size_t *len_out);
 
+/* Sends one dump request on a new socket of the calling thread's
+ * namespace and reads the answer up to NLMSG_DONE, within timeout_ms:
+ * 0 when the kernel took it, or its -errno (the request's error, e.g.
+ * -EINVAL for bytecode it refuses), -ETIMEDOUT. For startup checks. */
+int nl_sock_try_dump(const void *req, size_t len, int timeout_ms);
+
 /* The checks every received datagram passes, whoever received it:
  * -EMSGSIZE when msg_flags has MSG_TRUNC, -EPROTO when the sender (an
  * address of namelen bytes, may be NULL) is not the kernel, else 0. */

@@ -271,6 +271,35 @@ class Daemon:
         return False
 
 
+def ss_endpoint(text):
+    """ss's "ADDR[%IF]:PORT" -> (addr, ifname or None, port).
+
+    ss prints 1.2.3.4:80, 0.0.0.0:*, [::1]:80, [::ffff:1.2.3.4]:80,
+    [::]:80 (v6-only any), *:80 (dual-stack any), and appends %IFNAME to a
+    device-bound local address (127.0.0.1%lo:80, [fe80::1]%eth0:80).
+    """
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        raise Fail("cannot parse ss address %r" % text)
+    port = 0 if port == "*" else int(port)
+    ifname = None
+    if host.startswith("["):
+        end = host.index("]")
+        rest = host[end + 1:]
+        host = host[1:end]
+        if rest.startswith("%"):
+            ifname = rest[1:]
+    elif "%" in host:
+        host, ifname = host.split("%", 1)
+    if host == "*":
+        host = "::"  # ss's dual-stack (not v6-only) IPv6 wildcard
+    if ":" in host:
+        host = socket.inet_ntop(socket.AF_INET6,
+                                socket.inet_pton(socket.AF_INET6, host))
+    return host, ifname, port
+
+
+
 class SocketKeeper:
     """Holds the sockets a test opens and closes them all at the end."""
 

@@ -24,6 +24,7 @@ EVERY_KEY = [
     ("family", "inet6", "inet6"),
     ("states", "established,listen", "established,listen"),
     ("attrs", "info,cong", "info,cong"),
+    ("filter", "sport = :22 or dst [::1]", "sport = :22 or dst [::1]"),
     ("netns", "host", "host"),
     ("netns-dirs", "/tmp/a,/tmp/b", "/tmp/a,/tmp/b"),
     ("workers", "2", "2"),
