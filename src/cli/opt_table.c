@@ -299,6 +299,11 @@ const struct ts_opt ts_opt_table[] = {
 	  "runs, so unmatched sockets cost it little. Example: "
 	  "'dport = :443 or sport = :443'",
 	  NULL, 0 },
+	{ "sample", "N", set_uint, FIELD(sample), 1, TS_SAMPLE_MAX, NULL, NULL,
+	  "1",
+	  "one socket in N, chosen by a hash of its cookie: the same "
+	  "sockets poll after poll (the summary still counts them all)",
+	  NULL, 0 },
 	{ "netns", "SEL", set_netns, FIELD(netns), 0, 0, NULL, NULL, "all",
 	  "all, host, or NAME[,NAME...]: bind-mount names, "
 	  "pid:PID names, host",

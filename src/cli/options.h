@@ -32,6 +32,7 @@
 /* Bounds, shared by the checks and the messages that name them. */
 #define TS_INTERVAL_MAX_MS     (24ull * 3600 * 1000)
 #define TS_COUNT_MAX	       1000000000ull
+#define TS_SAMPLE_MAX	       1000000u
 #define TS_EXIT_TIMEOUT_MAX_MS SINK_EXIT_MAX_MS /* sink.h */
 
 struct ts_options {
@@ -54,6 +55,7 @@ struct ts_options {
 	unsigned nnetns_dirs;
 	unsigned netns_max; /* namespaces polled at most */
 	unsigned workers;   /* poll threads */
+	unsigned sample;    /* --sample N: one socket in N */
 	int io_engine;	    /* TS_ENGINE_* */
 	unsigned uring_recv_batch;
 	unsigned uring_cqe_batch;

@@ -72,6 +72,7 @@ int ts_daemon_init(struct ts_daemon *d, const struct ts_options *opt)
 				"the io_uring engine does not drive it\n",
 				d->sinks[i]->name);
 	ts_fanout_init(&d->fanout, d->sinks, d->nsinks);
+	d->fanout.sample = opt->sample;
 	rc = ts_loop_init(&d->loop, opt->interval_ms);
 	if (rc < 0) {
 		fprintf(stderr, "tcpscope: cannot start the event loop: %s\n",
@@ -148,6 +149,7 @@ static void count_poll(struct ts_daemon *d, const struct poll_stats *st,
 	c[TS_C_RING_BAD_CQES] = rs.bad_cqes;
 	ts_loop_stats(&d->loop, &ls);
 	c[TS_C_TICKS_MISSED] = ls.ticks_missed;
+	c[TS_C_SAMPLED_OUT] = d->fanout.sampled_out; /* a total already */
 	c[TS_C_REQUESTS] = ls.posted;
 	g[TS_G_SOCKETS] = st->records;
 	g[TS_G_NAMESPACES] = ns->total;
@@ -159,6 +161,7 @@ static void count_poll(struct ts_daemon *d, const struct poll_stats *st,
 	g[TS_G_LAST_DONE_MONO] = now;
 	g[TS_G_POLL_SEQ] = d->poll_seq;
 	g[TS_G_URING] = d->workers.uring;
+	g[TS_G_SAMPLE] = d->opt->sample;
 	copy_sinks(d, &d->totals);
 	ts_metrics_publish(&d->metrics, &d->totals);
 }

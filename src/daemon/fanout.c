@@ -24,9 +24,26 @@ void ts_fanout_release(struct ts_fanout *f)
 		pthread_mutex_destroy(&f->lock);
 }
 
+/* splitmix64's finaliser: cookies are sequential, the sample must not
+ * be (one in N of every range of sockets, stable for a cookie). */
+static int in_sample(uint64_t cookie, unsigned n)
+{
+	uint64_t z = cookie + 0x9e3779b97f4a7c15ull;
+
+	if (n <= 1)
+		return 1;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return (z ^ (z >> 31)) % n == 0;
+}
+
 void ts_fanout_record(struct ts_fanout *f, struct ts_record *rec,
 		      struct ring *ring)
 {
+	if (!in_sample(rec->cookie, f->sample)) {
+		f->sampled_out++;
+		return;
+	}
 	rec->hostname = f->hostname;
 	rec->record_counter = ++f->record_counter;
 	for (unsigned i = 0; i < f->nsinks; i++)

@@ -9,7 +9,9 @@
  * is taken once per batch, never per record. `ring` is the calling
  * thread's io_uring (NULL: syscalls), passed on to the destinations'
  * write and flush.
- * The fanout does not own the sinks.
+ * With --sample N only the sockets whose cookie hashes to 0 mod N are
+ * delivered: the same sockets poll after poll (a time series each); the
+ * others are counted in sampled_out. The fanout does not own the sinks.
  * Thread-safety: ts_fanout_batch() from any thread; ts_fanout_record()
  * by the only thread delivering (one worker), or under ts_fanout_lock().
  */
@@ -29,6 +31,8 @@ struct ts_fanout {
 	uint64_t record_counter; /* unique over the daemon's life */
 	struct sink **sinks;
 	unsigned nsinks;
+	unsigned sample;      /* --sample N: 1 in N sockets, by cookie */
+	uint64_t sampled_out; /* records not delivered: not in the sample */
 	pthread_mutex_t lock;
 };
 

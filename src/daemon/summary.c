@@ -48,6 +48,10 @@ void ts_summary_poll(FILE *f, const struct ts_counters *d,
 			(unsigned long long)c[TS_C_RING_ENTERS],
 			(unsigned long long)c[TS_C_RING_BUSY],
 			(unsigned long long)c[TS_C_RING_BAD_CQES]);
+	if (g[TS_G_SAMPLE] > 1)
+		fprintf(f, "; sample 1 in %llu: %llu left out",
+			(unsigned long long)g[TS_G_SAMPLE],
+			(unsigned long long)c[TS_C_SAMPLED_OUT]);
 	for (unsigned i = 0; i < nnotes; i++)
 		if (notes[i] && *notes[i])
 			fprintf(f, "; %s%s", i == 0 ? "error: " : "", notes[i]);

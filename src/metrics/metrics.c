@@ -82,6 +82,7 @@ static const char *const names[TS_C_COUNT] = {
 	[TS_C_RING_BAD_CQES] = "ring_bad_cqes",
 	[TS_C_TICKS_MISSED] = "ticks_missed",
 	[TS_C_REQUESTS] = "requests",
+	[TS_C_SAMPLED_OUT] = "records_sampled_out",
 };
 
 const char *ts_counter_name(enum ts_counter c)

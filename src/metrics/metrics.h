@@ -49,6 +49,7 @@ enum ts_counter {
 	TS_C_RING_BAD_CQES, /* completions whose user_data broke the codec */
 	TS_C_TICKS_MISSED,  /* interval ticks skipped by long polls */
 	TS_C_REQUESTS,	    /* requests posted to the event loop */
+	TS_C_SAMPLED_OUT,   /* records left out by --sample */
 	TS_C_COUNT
 };
 
@@ -63,6 +64,7 @@ enum ts_gauge {
 	TS_G_LAST_DONE_MONO, /* ... and its end */
 	TS_G_POLL_SEQ,	     /* the last poll's number */
 	TS_G_URING,	     /* 1 when the io_uring engine is in use */
+	TS_G_SAMPLE,	     /* --sample N (1: every socket) */
 	TS_G_COUNT
 };
 
