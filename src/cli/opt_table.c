@@ -195,6 +195,16 @@ static int set_filter(const struct ts_opt *d, const char *val,
 	return 0;
 }
 
+static int set_fields(const struct ts_opt *d, const char *val,
+		      struct ts_options *o, char *why, size_t n)
+{
+	(void)d;
+	if (ts_field_set_parse(val, &o->field_set, why, n) < 0)
+		return -EINVAL;
+	o->fields = val;
+	return 0;
+}
+
 static int any_item(const char *item, size_t len, void *ctx)
 {
 	(void)item;
@@ -351,6 +361,11 @@ const struct ts_opt ts_opt_table[] = {
 	  "(udp/unixgram 100, unix 1000, a pipe: no bound; refused for a "
 	  "regular file), buffer the unix: output buffer (4 MiB)",
 	  NULL, TS_OPT_REPEAT | TS_OPT_SECRET },
+	{ "fields", "LIST", set_fields, FIELD(fields), 0, 0, NULL, NULL, NULL,
+	  "only these fields, in every format: record field names, or the "
+	  "groups tcp_info, skmem, meminfo, bbr, dctcp, vegas, socket, "
+	  "congestion (a destination's fields= wins)",
+	  NULL, 0 },
 	{ "quiet", NULL, set_flag, FIELD(quiet), 0, 0, NULL, NULL, "false",
 	  "no per-poll summary line on stderr (a poll or an exit "
 	  "that lost records is still reported)",

@@ -22,6 +22,7 @@
 #include <stdio.h>
 
 #include "../netlink/nl_filter.h"
+#include "../record/fields.h"
 #include "../sink/sink.h"
 
 #define TS_MAX_DESTS	  16
@@ -37,12 +38,14 @@
 
 struct ts_options {
 	int once;
-	uint64_t interval_ms; /* default 10 s */
-	uint64_t count;	      /* polls to run; 0 = until signalled */
-	unsigned families;    /* POLL_FAM_* */
-	uint32_t states;      /* idiag_states */
-	uint8_t ext;	      /* idiag_ext */
-	const char *filter;   /* --filter EXPR, or NULL */
+	uint64_t interval_ms;	       /* default 10 s */
+	uint64_t count;		       /* polls to run; 0 = until signalled */
+	unsigned families;	       /* POLL_FAM_* */
+	uint32_t states;	       /* idiag_states */
+	uint8_t ext;		       /* idiag_ext */
+	const char *filter;	       /* --filter EXPR, or NULL */
+	const char *fields;	       /* --fields LIST, or NULL: every field */
+	struct ts_field_set field_set; /* ... parsed */
 	uint8_t filter_bc[NL_FILTER_MAX]; /* ... compiled */
 	size_t filter_len;
 	enum sink_format format;

@@ -63,6 +63,12 @@ int ts_daemon_init(struct ts_daemon *d, const struct ts_options *opt)
 	}
 	if (d->nsinks)
 		d->sinks[0]->sole = d->nsinks == 1;
+	for (unsigned i = 0; opt->fields && i < d->nsinks; i++)
+		if (!d->sinks[i]->fields &&
+		    (rc = sink_set_fields(d->sinks[i], &opt->field_set)) < 0) {
+			fprintf(stderr, "tcpscope: %s\n", strerror(-rc));
+			return rc;
+		}
 	/* said once, not silently: the ring sends only for our own sockets */
 	for (unsigned i = 0; i < d->nsinks; i++)
 		if (opt->io_engine != TS_ENGINE_SYSCALL &&

@@ -1,6 +1,11 @@
 /* fields.c - the field descriptor table (see fields.h for the contract). */
 #include "fields.h"
 
+#include <errno.h>
+#include <stdio.h>
+
+#include "../util/list.h"
+
 #include <linux/inet_diag.h>
 
 #define OFF(m) ((uint16_t)offsetof(struct ts_record, m))
@@ -210,3 +215,128 @@ const size_t ts_nfields = sizeof(ts_fields) / sizeof(ts_fields[0]);
  * past it would lose fields silently, so it fails the build instead */
 _Static_assert(sizeof(ts_fields) / sizeof(ts_fields[0]) <= TS_FIELDS_MAX,
 	       "ts_fields[] outgrew TS_FIELDS_MAX (proto.c's plan)");
+
+/* ---- field selection ---------------------------------------------------- */
+
+static const struct {
+	const char *name, *prefix;
+} groups[] = {
+	{ "tcp_info", "tcp_info_" },
+	{ "skmem", "sk_mem_info_" },
+	{ "meminfo", "mem_info_" },
+	{ "bbr", "bbr_info_" },
+	{ "dctcp", "dctcp_info_" },
+	{ "vegas", "vegas_info_" },
+	{ "socket", "inet_diag_msg_socket_" },
+	{ "congestion", "congestion_algorithm_" },
+};
+
+/* Edit distance, for the names an unknown one is closest to. */
+static unsigned distance(const char *a, size_t la, const char *b)
+{
+	unsigned row[64], lb = (unsigned)strlen(b);
+
+	if (la >= 63 || lb >= 63)
+		return 99;
+	for (unsigned j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		unsigned prev = row[0]++, cur;
+		for (unsigned j = 1; j <= lb; j++) {
+			cur = row[j];
+			unsigned sub = prev + (a[i - 1] != b[j - 1]);
+			unsigned del = row[j] + 1, ins = row[j - 1] + 1;
+			row[j] = sub < del ? (sub < ins ? sub : ins)
+					   : (del < ins ? del : ins);
+			prev = cur;
+		}
+	}
+	return row[lb];
+}
+
+static void suggest(const char *item, size_t n, char *err, size_t errlen)
+{
+	const char *best[3] = { NULL, NULL, NULL };
+	unsigned bd[3] = { 99, 99, 99 };
+	size_t len;
+
+	for (size_t i = 0; i < ts_nfields + sizeof(groups) / sizeof(groups[0]);
+	     i++) {
+		const char *name = i < ts_nfields ? ts_fields[i].name
+						  : groups[i - ts_nfields].name;
+		unsigned d = distance(item, n, name);
+		for (int k = 0; k < 3; k++)
+			if (d < bd[k]) {
+				for (int m = 2; m > k; m--) {
+					bd[m] = bd[m - 1];
+					best[m] = best[m - 1];
+				}
+				bd[k] = d;
+				best[k] = name;
+				break;
+			}
+	}
+	len = (size_t)snprintf(err, errlen, "unknown field '%.*s'", (int)n,
+			       item);
+	for (int k = 0; k < 3 && best[k] && len < errlen; k++)
+		len += (size_t)snprintf(err + len, errlen - len, "%s%s",
+					k ? ", " : " (closest: ", best[k]);
+	if (best[0] && len < errlen)
+		snprintf(err + len, errlen - len, ")");
+}
+
+static int add_field(const char *item, size_t n, struct ts_field_set *s)
+{
+	int found = 0;
+
+	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)
+		if (strlen(groups[g].name) == n &&
+		    strncmp(item, groups[g].name, n) == 0) {
+			size_t pl = strlen(groups[g].prefix);
+			for (size_t i = 0; i < ts_nfields; i++)
+				if (strncmp(ts_fields[i].name, groups[g].prefix,
+					    pl) == 0) {
+					s->w[i >> 6] |= 1ull << (i & 63);
+					found = 1;
+				}
+			return found ? 0 : -EINVAL;
+		}
+	for (size_t i = 0; i < ts_nfields; i++)
+		if (strlen(ts_fields[i].name) == n &&
+		    strncmp(item, ts_fields[i].name, n) == 0) {
+			s->w[i >> 6] |= 1ull << (i & 63);
+			return 0;
+		}
+	return -EINVAL;
+}
+
+struct parse_ctx {
+	struct ts_field_set set;
+	char *err;
+	size_t errlen;
+};
+
+static int add_item(const char *item, size_t n, void *arg)
+{
+	struct parse_ctx *c = arg;
+
+	if (add_field(item, n, &c->set) < 0) {
+		suggest(item, n, c->err, c->errlen);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+int ts_field_set_parse(const char *list, struct ts_field_set *out, char *err,
+		       size_t errlen)
+{
+	struct parse_ctx c = { .err = err, .errlen = errlen };
+	int rc = ts_list_each(list, add_item, &c, NULL);
+
+	if (rc == -EINVAL)
+		snprintf(err, errlen, "an empty field name");
+	if (rc < 0)
+		return -EINVAL;
+	*out = c.set;
+	return 0;
+}

@@ -68,6 +68,24 @@ struct ts_field {
 extern const struct ts_field ts_fields[];
 extern const size_t ts_nfields;
 
+/* A selection of fields (--fields, a destination's fields=): one bit per
+ * ts_fields[] entry. Everywhere, NULL means every field. */
+struct ts_field_set {
+	uint64_t w[TS_FIELDS_MAX / 64];
+};
+
+static inline int ts_field_set_has(const struct ts_field_set *s, size_t i)
+{
+	return !s || ((s->w[i >> 6] >> (i & 63)) & 1);
+}
+
+/* "name,name,group...": field names as the records spell them, or the
+ * groups tcp_info, skmem, meminfo, bbr, dctcp, vegas, socket,
+ * congestion. 0 and *out; -EINVAL with a reason naming the closest known
+ * names in `err` (*out untouched). */
+int ts_field_set_parse(const char *list, struct ts_field_set *out, char *err,
+		       size_t errlen);
+
 /* True when the field carries data in this record: its attribute was sent
  * and, for tcp_info fields, the kernel's struct was long enough. Inline:
  * marshallers call it for every field of every record. */

@@ -139,12 +139,18 @@ static int put_value(struct out *o, const struct ts_field *f,
 
 size_t json_record(char *out, size_t cap, const struct ts_record *r)
 {
+	return json_record_fields(out, cap, r, NULL);
+}
+
+size_t json_record_fields(char *out, size_t cap, const struct ts_record *r,
+			  const struct ts_field_set *fs)
+{
 	struct out o = { out, out + cap };
 	char sep = '{';
 
 	for (size_t i = 0; i < ts_nfields; i++) {
 		const struct ts_field *f = &ts_fields[i];
-		if (!ts_field_present(f, r))
+		if (!ts_field_set_has(fs, i) || !ts_field_present(f, r))
 			continue;
 		if (put(&o, &sep, 1) || put_key(&o, f) || put_value(&o, f, r))
 			return 0;

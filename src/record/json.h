@@ -23,4 +23,9 @@
  * guaranteed about the buffer's contents then). */
 size_t json_record(char *out, size_t cap, const struct ts_record *r);
 
+struct ts_field_set;
+/* The same, with only the fields of `fs` (NULL: every field). */
+size_t json_record_fields(char *out, size_t cap, const struct ts_record *r,
+			  const struct ts_field_set *fs);
+
 #endif

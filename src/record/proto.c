@@ -20,6 +20,7 @@
 #include "proto.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -46,11 +47,15 @@ struct plan {
 	uint8_t tag[4]; /* varint tag, wire type of the kind */
 };
 
+struct proto_plan {
+	struct plan e[TS_FIELDS_MAX];
+	size_t nints, n; /* integer entries first, then the others */
+};
+
 /* ts_fields[] is a constant table: compiling it at load time keeps the
  * encoder free of locks and of a first-call branch. fields.c asserts at
- * compile time that the table fits. */
-static struct plan plan[TS_FIELDS_MAX];
-static size_t nints, nplan;
+ * compile time that the table fits. A selection gets its own plan. */
+static struct proto_plan all;
 
 static int is_len_kind(unsigned kind)
 {
@@ -84,15 +89,36 @@ static void plan_one(struct plan *e, const struct ts_field *f)
 				(is_len_kind(f->kind) ? WT_LEN : WT_VARINT));
 }
 
-__attribute__((constructor)) static void plan_init(void)
+static void plan_build(struct proto_plan *p, const struct ts_field_set *fs)
 {
+	p->n = 0;
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t i = 0; i < ts_nfields; i++)
-			if (is_len_kind(ts_fields[i].kind) == pass)
-				plan_one(&plan[nplan++], &ts_fields[i]);
-	for (nints = 0; nints < nplan && !is_len_kind(plan[nints].kind);
-	     nints++)
+			if (is_len_kind(ts_fields[i].kind) == pass &&
+			    ts_field_set_has(fs, i))
+				plan_one(&p->e[p->n++], &ts_fields[i]);
+	for (p->nints = 0; p->nints < p->n && !is_len_kind(p->e[p->nints].kind);
+	     p->nints++)
 		;
+}
+
+__attribute__((constructor)) static void plan_init(void)
+{
+	plan_build(&all, NULL);
+}
+
+struct proto_plan *proto_plan_new(const struct ts_field_set *fs)
+{
+	struct proto_plan *p = malloc(sizeof(*p));
+
+	if (p)
+		plan_build(p, fs);
+	return p;
+}
+
+void proto_plan_free(struct proto_plan *p)
+{
+	free(p);
 }
 
 /* Length-delimited field; NULL when it does not fit. */
@@ -136,6 +162,15 @@ static uint8_t *put_other(uint8_t *p, const uint8_t *end, const struct plan *e,
 int proto_record(uint8_t *out, size_t cap, const struct ts_record *r,
 		 size_t *len_out)
 {
+	return proto_record_plan(out, cap, r, NULL, len_out);
+}
+
+int proto_record_plan(uint8_t *out, size_t cap, const struct ts_record *r,
+		      const struct proto_plan *pp, size_t *len_out)
+{
+	const struct plan *plan = pp ? pp->e : all.e;
+	const size_t nints = pp ? pp->nints : all.nints;
+	const size_t nplan = pp ? pp->n : all.n;
 	const unsigned char *base = (const unsigned char *)r;
 	const uint32_t present = r->present;
 	const uint16_t info_size = r->tcp_info_size;

@@ -30,6 +30,16 @@
 int proto_record(uint8_t *out, size_t cap, const struct ts_record *r,
 		 size_t *len_out);
 
+/* The fields of a selection, compiled (--fields, fields=). */
+struct proto_plan;
+struct ts_field_set;
+/* NULL when out of memory; fs NULL: every field. */
+struct proto_plan *proto_plan_new(const struct ts_field_set *fs);
+void proto_plan_free(struct proto_plan *p);
+/* proto_record() with only the plan's fields (plan NULL: every field). */
+int proto_record_plan(uint8_t *out, size_t cap, const struct ts_record *r,
+		      const struct proto_plan *plan, size_t *len_out);
+
 /* Bytes of the varint encoding of v (1..10). */
 static inline size_t proto_varint_len(uint64_t v)
 {

@@ -126,13 +126,15 @@ static int frame_record(struct batch *b, uint8_t *p, const struct ts_record *r,
 	uint8_t head[16];
 
 	if (b->fmt == SINK_FMT_JSON) {
-		n = json_record((char *)p, JSON_RECORD_MAX, r);
+		n = json_record_fields((char *)p, JSON_RECORD_MAX, r,
+				       b->fields);
 		if (n == 0)
 			return -EMSGSIZE;
 		*len_out = n;
 		return 0;
 	}
-	if (proto_record(p + ROW_RESERVE, PROTO_RECORD_MAX, r, &n) < 0)
+	if (proto_record_plan(p + ROW_RESERVE, PROTO_RECORD_MAX, r, b->plan,
+			      &n) < 0)
 		return -EMSGSIZE;
 	if (b->fmt == SINK_FMT_PROTOBUF_LIST)
 		head[hdr++] = PROTO_ENVELOPE_ROW_TAG;

@@ -51,6 +51,10 @@ struct batch {
 	unsigned maxpl;
 	batch_emit_fn emit;
 	void *ctx;
+	/* the fields marshalled (NULL: every one): set by the sink's owner
+	 * (sink_new) after init, with the plan protobuf formats need */
+	const struct ts_field_set *fields;
+	const struct proto_plan *plan;
 };
 
 /* arena: at least this many bytes (raised to fit one full payload plus a

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "sink_url.h"
+#include "../record/proto.h"
 #include "../util/secret.h"
 #include "../util/stop.h"
 
@@ -89,6 +90,9 @@ int sink_new(const char *url, enum sink_format format, struct sink **out,
 		    : format != SINK_FMT_AUTO  ? format
 					       : s->ops->default_format;
 	rc = s->ops->open(s, u, why, sizeof(why));
+	if (rc == 0 && u->has_fields &&
+	    (rc = sink_set_fields(s, &u->fields)) < 0)
+		s->ops->release(s); /* opened: closed again */
 	if (rc < 0)
 		snprintf(err, errlen, "cannot open destination '%s': %s",
 			 s->name, why[0] ? why : strerror(-rc));
@@ -185,7 +189,32 @@ void sink_free(struct sink *s)
 	s->ops->release(s);
 	free(s->url);
 	free(s->name);
+	free(s->fields);
+	proto_plan_free(s->plan);
 	free(s);
+}
+
+int sink_set_fields(struct sink *s, const struct ts_field_set *fs)
+{
+	struct ts_field_set *copy = malloc(sizeof(*copy));
+	struct proto_plan *plan = NULL;
+
+	if (!copy)
+		return -ENOMEM;
+	*copy = *fs;
+	if (s->format != SINK_FMT_JSON && !(plan = proto_plan_new(fs))) {
+		free(copy);
+		return -ENOMEM;
+	}
+	free(s->fields);
+	proto_plan_free(s->plan);
+	s->fields = copy;
+	s->plan = plan;
+	if (s->batch) {
+		s->batch->fields = copy;
+		s->batch->plan = plan;
+	}
+	return 0;
 }
 
 int sink_log_limited(struct sink *s, const char *fmt, ...)

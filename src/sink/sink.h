@@ -74,6 +74,8 @@ struct sink;
 struct sink_url;
 struct batch;
 struct ring;
+struct ts_field_set;
+struct proto_plan;
 
 enum {
 	/* the destination's library owns its sockets: the calling
@@ -129,6 +131,9 @@ struct sink {
 	int sole;
 	/* Set by stdout when its reader went away (EPIPE, ECONNRESET). */
 	int reader_gone;
+	/* the fields it marshals (fields=, or --fields): NULL, every one */
+	struct ts_field_set *fields;
+	struct proto_plan *plan;
 	/* rate limit of the flush-time log lines */
 	uint64_t last_log_ns;
 	uint64_t logged_oversize;
@@ -153,6 +158,9 @@ int sink_check(const char *url, char *err, size_t errlen);
  * that frame's records are dropped, the cut is counted as an error and
  * said on stderr. Returns 1 when that changed the counters, else 0. */
 int sink_finish(struct sink *s);
+/* Marshals only the fields of fs (a copy is kept), for the sinks whose
+ * URL did not choose its own (fields=). 0 or -ENOMEM. */
+int sink_set_fields(struct sink *s, const struct ts_field_set *fs);
 /* Reopens files after log rotation (SIGHUP); a no-op for other sinks.
  * 0, or -errno with a reason in `err` (the file already open is kept). */
 int sink_reopen(struct sink *s, char *err, size_t errlen);

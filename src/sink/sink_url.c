@@ -217,7 +217,8 @@ static int check_taken(const struct sink_url *u, char *err, size_t errlen)
 		if (!u->opt[i].used)
 			return sink_url_fail(
 				u, err, errlen,
-				"unknown option '%.40s' (expected format%s%s)",
+				"unknown option '%.40s' (expected format, "
+				"fields%s%s)",
 				u->opt[i].key, u->ops->options[0] ? ", " : "",
 				u->ops->options);
 	return 0;
@@ -244,6 +245,13 @@ static int split(const char *url, struct sink_url *u, char *err, size_t errlen)
 	u->target[tlen] = '\0';
 	if (q && split_query(u, q + 1, err, errlen) < 0)
 		return -EINVAL;
+	f = sink_url_take(u, "fields");
+	if (f) {
+		char why[200];
+		if (ts_field_set_parse(f, &u->fields, why, sizeof(why)) < 0)
+			return sink_url_fail(u, err, errlen, "fields: %s", why);
+		u->has_fields = 1;
+	}
 	f = sink_url_take(u, "format");
 	if (f && sink_format_parse(f, &u->format) < 0)
 		return sink_url_fail(u, err, errlen,

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../record/fields.h"
 #include "sink.h"
 
 #define SINK_URL_TARGET_MAX  108 /* sizeof(sun_path); hosts fit as well */
@@ -45,7 +46,9 @@ struct sink_url {
 	char query[SINK_URL_QUERY_MAX];
 	struct sink_url_opt opt[SINK_URL_MAX_OPTS];
 	unsigned nopt;
-	enum sink_format format; /* SINK_FMT_AUTO when unset */
+	enum sink_format format;    /* SINK_FMT_AUTO when unset */
+	struct ts_field_set fields; /* fields= (every destination takes it) */
+	int has_fields;
 	/* what the socket and file destinations' parse() fill */
 	char path[4096];    /* file:, unix:, unixgram: */
 	char host[256];	    /* udp: without brackets */

@@ -118,7 +118,7 @@ static void test_check(void)
 	CHECK(access("/nonexistent-dir", F_OK) != 0);
 	CHECK(sink_check("udp://h:1?colour=red", err, sizeof(err)) == -EINVAL);
 	CHECK(strstr(err, "unknown option 'colour'") != NULL);
-	CHECK(strstr(err, "expected format, max_bytes, max_rows, wait_ms") !=
+	CHECK(strstr(err, "expected format, fields, max_bytes, max_rows, wait_ms") !=
 	      NULL);
 }
 
