@@ -361,6 +361,11 @@ const struct ts_opt ts_opt_table[] = {
 	  "(udp/unixgram 100, unix 1000, a pipe: no bound; refused for a "
 	  "regular file), buffer the unix: output buffer (4 MiB)",
 	  NULL, TS_OPT_REPEAT | TS_OPT_SECRET },
+	{ "cgroup-path", NULL, set_flag, FIELD(cgroup_path), 0, 0, NULL, NULL,
+	  "false",
+	  "name the service owning each socket: the cgroup v2 path of its "
+	  "cgroup id (field cgroup_path, from a cache of the cgroup2 mount)",
+	  NULL, 0 },
 	{ "fields", "LIST", set_fields, FIELD(fields), 0, 0, NULL, NULL, NULL,
 	  "only these fields, in every format: record field names, or the "
 	  "groups tcp_info, skmem, meminfo, bbr, dctcp, vegas, socket, "

@@ -53,6 +53,7 @@ struct ts_options {
 	const char *dests[TS_MAX_DESTS];
 	unsigned ndests;
 	int quiet;
+	int cgroup_path;   /* resolve cgroup ids to paths */
 	const char *netns; /* "all", "host" or NAME[,NAME...] */
 	const char *netns_dirs[TS_MAX_NETNS_DIRS]; /* bind-mount dirs */
 	unsigned nnetns_dirs;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../netlink/nl_request.h"
+#include "../netns/ns_discover.h"
 #include "../netlink/nl_sock.h"
 #include "../pcap/replay.h"
 #include "../util/stop.h"
@@ -79,6 +80,15 @@ int ts_daemon_init(struct ts_daemon *d, const struct ts_options *opt)
 				d->sinks[i]->name);
 	ts_fanout_init(&d->fanout, d->sinks, d->nsinks);
 	d->fanout.sample = opt->sample;
+	if (opt->cgroup_path) {
+		rc = cg_cache_init(&d->cg, ns_cgroup2_root());
+		if (rc < 0) /* no paths then, and says so: not fatal */
+			fprintf(stderr,
+				"tcpscope: --cgroup-path: cannot read the "
+				"cgroup2 mount: %s\n",
+				strerror(-rc));
+		d->fanout.cg = &d->cg;
+	}
 	rc = ts_loop_init(&d->loop, opt->interval_ms);
 	if (rc < 0) {
 		fprintf(stderr, "tcpscope: cannot start the event loop: %s\n",
@@ -196,6 +206,9 @@ static void poll_once(struct ts_daemon *d)
 	failed = rc < 0 || ns.total == ns.failed;
 	d->any_failed |= failed;
 	count_poll(d, &st, &ns, t0, failed);
+	/* between polls, when a socket named a cgroup made since: no record
+	 * holds a path now */
+	(void)cg_cache_refresh(&d->cg, ts_now_ns(CLOCK_MONOTONIC));
 	if (ts_daemon_reader_gone(d))
 		return; /* quietly, as a filter whose reader left */
 	if (!d->opt->quiet || failed) { /* a failure is never silent */
@@ -368,5 +381,6 @@ void ts_daemon_release(struct ts_daemon *d)
 		ts_loop_release(&d->loop);
 	d->loop_up = 0;
 	ts_fanout_release(&d->fanout);
+	cg_cache_release(&d->cg);
 	ts_metrics_release(&d->metrics);
 }

@@ -21,6 +21,7 @@
 #ifndef TS_DAEMON_H
 #define TS_DAEMON_H
 
+#include "../cgroup/cgpath.h"
 #include "../cli/options.h"
 #include "../metrics/metrics.h"
 #include "../netns/ns_table.h"
@@ -39,6 +40,7 @@ struct ts_daemon {
 	struct ts_loop loop;
 	int loop_up;
 	struct ts_metrics metrics;
+	struct cg_cache cg;
 	struct ts_counters totals;  /* the main thread's own */
 	struct ts_counters printed; /* at the last summary line */
 	uint64_t poll_seq;

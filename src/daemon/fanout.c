@@ -1,6 +1,9 @@
 /* fanout.c - stamping and fan-out of records (see fanout.h). */
 #include "fanout.h"
 
+#include "../cgroup/cgpath.h"
+
+#include <linux/inet_diag.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -44,6 +47,8 @@ void ts_fanout_record(struct ts_fanout *f, struct ts_record *rec,
 		f->sampled_out++;
 		return;
 	}
+	if (f->cg && (rec->present & (1u << INET_DIAG_CGROUP_ID)))
+		rec->cgroup_path = cg_cache_lookup(f->cg, rec->cgroup_id);
 	rec->hostname = f->hostname;
 	rec->record_counter = ++f->record_counter;
 	for (unsigned i = 0; i < f->nsinks; i++)

@@ -25,6 +25,7 @@
 #include "../sink/sink.h"
 
 struct ring;
+struct cg_cache;
 
 struct ts_fanout {
 	char hostname[256];
@@ -32,6 +33,7 @@ struct ts_fanout {
 	struct sink **sinks;
 	unsigned nsinks;
 	unsigned sample;      /* --sample N: 1 in N sockets, by cookie */
+	struct cg_cache *cg;  /* --cgroup-path: ids to paths, or NULL */
 	uint64_t sampled_out; /* records not delivered: not in the sample */
 	pthread_mutex_t lock;
 };

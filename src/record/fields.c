@@ -206,6 +206,8 @@ const struct ts_field ts_fields[] = {
 	F("class_id", 2001, UINT32, U32, INET_DIAG_CLASS_ID, class_id),
 	F("sock_opt", 2002, UINT32, U32, INET_DIAG_SOCKOPT, sockopt),
 	F("c_group", 2103, UINT64, U64, INET_DIAG_CGROUP_ID, cgroup_id),
+	F("cgroup_path", 3007, STRING, STRPTR, INET_DIAG_CGROUP_ID,
+	  cgroup_path),
 	F("mark", 3004, UINT32, U32, INET_DIAG_MARK, mark),
 	F("skv6only", 3005, UINT32, U8, INET_DIAG_SKV6ONLY, v6only),
 };
