@@ -11,6 +11,7 @@
 #include "../netns/ns_table.h"
 #include "../util/list.h"
 #include "../util/parse.h"
+#include "../daemon/changes.h"
 
 /* A default written once: the constant's own text */
 #define STR(x)	#x
@@ -277,6 +278,7 @@ static int set_netns_dirs(const struct ts_opt *d, const char *val,
 static const char *const family_names[] = { "inet", "inet6", "all", NULL };
 static const int family_values[] = { POLL_FAM_INET, POLL_FAM_INET6,
 				     POLL_FAM_INET | POLL_FAM_INET6 };
+static const char *const emit_names[] = { "all", "changes", NULL };
 static const char *const engine_names[] = { "syscall", "uring", "auto", NULL };
 
 const struct ts_opt ts_opt_table[] = {
@@ -361,6 +363,21 @@ const struct ts_opt ts_opt_table[] = {
 	  "(udp/unixgram 100, unix 1000, a pipe: no bound; refused for a "
 	  "regular file), buffer the unix: output buffer (4 MiB)",
 	  NULL, TS_OPT_REPEAT | TS_OPT_SECRET },
+	{ "emit", "WHAT", set_enum, FIELD(emit_changes), 0, 0, emit_names, NULL,
+	  "all",
+	  "all (every socket every poll, event poll) or changes: a socket "
+	  "when it is new (event open), when its state or a counter changed "
+	  "(change), and every socket once every --snapshot-every polls "
+	  "(snapshot)",
+	  NULL, 0 },
+	{ "snapshot-every", "N", set_uint, FIELD(snapshot_every), 1,
+	  TS_COUNT_MAX, NULL, NULL, "60",
+	  "with --emit changes: every socket once every N polls", NULL, 0 },
+	{ "emit-max", "N", set_uint, FIELD(emit_max), 1024,
+	  TS_CHANGES_MAX_LIMIT, NULL, NULL, XSTR(TS_CHANGES_MAX_DEFAULT),
+	  "with --emit changes: sockets remembered (12 bytes each, twice); "
+	  "beyond, sockets are sent and counted, never lost",
+	  NULL, 0 },
 	{ "cgroup-path", NULL, set_flag, FIELD(cgroup_path), 0, 0, NULL, NULL,
 	  "false",
 	  "name the service owning each socket: the cgroup v2 path of its "

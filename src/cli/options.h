@@ -53,8 +53,11 @@ struct ts_options {
 	const char *dests[TS_MAX_DESTS];
 	unsigned ndests;
 	int quiet;
-	int cgroup_path;   /* resolve cgroup ids to paths */
-	const char *netns; /* "all", "host" or NAME[,NAME...] */
+	int cgroup_path;	 /* resolve cgroup ids to paths */
+	int emit_changes;	 /* --emit changes */
+	unsigned snapshot_every; /* ... every socket once every N polls */
+	unsigned emit_max;	 /* ... sockets its table holds */
+	const char *netns;	 /* "all", "host" or NAME[,NAME...] */
 	const char *netns_dirs[TS_MAX_NETNS_DIRS]; /* bind-mount dirs */
 	unsigned nnetns_dirs;
 	unsigned netns_max; /* namespaces polled at most */

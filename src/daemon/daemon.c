@@ -80,6 +80,16 @@ int ts_daemon_init(struct ts_daemon *d, const struct ts_options *opt)
 				d->sinks[i]->name);
 	ts_fanout_init(&d->fanout, d->sinks, d->nsinks);
 	d->fanout.sample = opt->sample;
+	if (opt->emit_changes) {
+		rc = ts_changes_init(&d->changes, opt->emit_max,
+				     opt->snapshot_every);
+		if (rc < 0) {
+			fprintf(stderr, "tcpscope: --emit changes: %s\n",
+				strerror(-rc));
+			return rc;
+		}
+		d->fanout.changes = &d->changes;
+	}
 	if (opt->cgroup_path) {
 		rc = cg_cache_init(&d->cg, ns_cgroup2_root());
 		if (rc < 0) /* no paths then, and says so: not fatal */
@@ -166,6 +176,8 @@ static void count_poll(struct ts_daemon *d, const struct poll_stats *st,
 	ts_loop_stats(&d->loop, &ls);
 	c[TS_C_TICKS_MISSED] = ls.ticks_missed;
 	c[TS_C_SAMPLED_OUT] = d->fanout.sampled_out; /* a total already */
+	c[TS_C_UNCHANGED] = d->changes.unchanged;
+	c[TS_C_CHANGES_OVERFLOW] = d->changes.overflow;
 	c[TS_C_REQUESTS] = ls.posted;
 	g[TS_G_SOCKETS] = st->records;
 	g[TS_G_NAMESPACES] = ns->total;
@@ -178,6 +190,7 @@ static void count_poll(struct ts_daemon *d, const struct poll_stats *st,
 	g[TS_G_POLL_SEQ] = d->poll_seq;
 	g[TS_G_URING] = d->workers.uring;
 	g[TS_G_SAMPLE] = d->opt->sample;
+	g[TS_G_EMIT_CHANGES] = (uint64_t)d->opt->emit_changes;
 	copy_sinks(d, &d->totals);
 	ts_metrics_publish(&d->metrics, &d->totals);
 }
@@ -200,6 +213,7 @@ static void poll_once(struct ts_daemon *d)
 	if (rc < 0)
 		fprintf(stderr, "tcpscope: namespace discovery: %s\n",
 			strerror(-rc));
+	ts_fanout_poll_begin(&d->fanout, d->poll_seq + 1);
 	rc = ts_workers_poll(&d->workers, ++d->poll_seq, &st);
 	ts_fanout_flush(&d->fanout, ts_workers_ring(&d->workers));
 	ts_loop_polling(&d->loop, 0);
@@ -382,5 +396,6 @@ void ts_daemon_release(struct ts_daemon *d)
 	d->loop_up = 0;
 	ts_fanout_release(&d->fanout);
 	cg_cache_release(&d->cg);
+	ts_changes_release(&d->changes);
 	ts_metrics_release(&d->metrics);
 }

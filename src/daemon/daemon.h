@@ -25,6 +25,7 @@
 #include "../cli/options.h"
 #include "../metrics/metrics.h"
 #include "../netns/ns_table.h"
+#include "changes.h"
 #include "fanout.h"
 #include "loop.h"
 #include "workers.h"
@@ -41,6 +42,7 @@ struct ts_daemon {
 	int loop_up;
 	struct ts_metrics metrics;
 	struct cg_cache cg;
+	struct ts_changes changes;
 	struct ts_counters totals;  /* the main thread's own */
 	struct ts_counters printed; /* at the last summary line */
 	uint64_t poll_seq;

@@ -2,6 +2,7 @@
 #include "fanout.h"
 
 #include "../cgroup/cgpath.h"
+#include "changes.h"
 
 #include <linux/inet_diag.h>
 #include <string.h>
@@ -47,6 +48,9 @@ void ts_fanout_record(struct ts_fanout *f, struct ts_record *rec,
 		f->sampled_out++;
 		return;
 	}
+	rec->event = "poll";
+	if (f->changes && !(rec->event = ts_changes_event(f->changes, rec)))
+		return; /* unchanged: counted there */
 	if (f->cg && (rec->present & (1u << INET_DIAG_CGROUP_ID)))
 		rec->cgroup_path = cg_cache_lookup(f->cg, rec->cgroup_id);
 	rec->hostname = f->hostname;
@@ -62,6 +66,12 @@ void ts_fanout_batch(struct ts_fanout *f, struct ts_record *recs, size_t n,
 	for (size_t i = 0; i < n; i++)
 		ts_fanout_record(f, &recs[i], ring);
 	pthread_mutex_unlock(&f->lock);
+}
+
+void ts_fanout_poll_begin(struct ts_fanout *f, uint64_t seq)
+{
+	if (f->changes)
+		ts_changes_poll_begin(f->changes, seq);
 }
 
 void ts_fanout_flush(struct ts_fanout *f, struct ring *ring)

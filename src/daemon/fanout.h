@@ -26,14 +26,16 @@
 
 struct ring;
 struct cg_cache;
+struct ts_changes;
 
 struct ts_fanout {
 	char hostname[256];
 	uint64_t record_counter; /* unique over the daemon's life */
 	struct sink **sinks;
 	unsigned nsinks;
-	unsigned sample;      /* --sample N: 1 in N sockets, by cookie */
-	struct cg_cache *cg;  /* --cgroup-path: ids to paths, or NULL */
+	unsigned sample;	    /* --sample N: 1 in N sockets, by cookie */
+	struct cg_cache *cg;	    /* --cgroup-path: ids to paths, or NULL */
+	struct ts_changes *changes; /* --emit changes, or NULL: every one */
 	uint64_t sampled_out; /* records not delivered: not in the sample */
 	pthread_mutex_t lock;
 };
@@ -45,6 +47,8 @@ void ts_fanout_record(struct ts_fanout *f, struct ts_record *rec,
 /* n records under the lock, in one go. */
 void ts_fanout_batch(struct ts_fanout *f, struct ts_record *recs, size_t n,
 		     struct ring *ring);
+/* Start of poll `seq` (change-only output compares with the last one). */
+void ts_fanout_poll_begin(struct ts_fanout *f, uint64_t seq);
 /* End of a poll: every destination sends what it holds. */
 void ts_fanout_flush(struct ts_fanout *f, struct ring *ring);
 

@@ -48,6 +48,10 @@ void ts_summary_poll(FILE *f, const struct ts_counters *d,
 			(unsigned long long)c[TS_C_RING_ENTERS],
 			(unsigned long long)c[TS_C_RING_BUSY],
 			(unsigned long long)c[TS_C_RING_BAD_CQES]);
+	if (g[TS_G_EMIT_CHANGES])
+		fprintf(f, "; changes only: %llu unchanged not sent%s",
+			(unsigned long long)c[TS_C_UNCHANGED],
+			c[TS_C_CHANGES_OVERFLOW] ? " (table full: sent)" : "");
 	if (g[TS_G_SAMPLE] > 1)
 		fprintf(f, "; sample 1 in %llu: %llu left out",
 			(unsigned long long)g[TS_G_SAMPLE],

@@ -83,6 +83,8 @@ static const char *const names[TS_C_COUNT] = {
 	[TS_C_TICKS_MISSED] = "ticks_missed",
 	[TS_C_REQUESTS] = "requests",
 	[TS_C_SAMPLED_OUT] = "records_sampled_out",
+	[TS_C_UNCHANGED] = "records_unchanged",
+	[TS_C_CHANGES_OVERFLOW] = "changes_overflow",
 };
 
 const char *ts_counter_name(enum ts_counter c)

@@ -27,29 +27,31 @@
 
 enum ts_counter {
 	TS_C_POLLS,
-	TS_C_POLLS_FAILED,  /* polls with a failed dump or no namespace */
-	TS_C_POLL_OVERRUNS, /* polls longer than the interval */
-	TS_C_RECORDS,	    /* sockets dumped */
-	TS_C_DATAGRAMS,	    /* netlink datagrams received */
-	TS_C_BYTES,	    /* netlink bytes received */
-	TS_C_UNKNOWN_ATTRS, /* attributes the parser does not know */
-	TS_C_DUMPS,	    /* dumps run */
-	TS_C_DUMPS_FAILED,  /* dumps that failed */
-	TS_C_DUMP_INTR,	    /* dumps marked inconsistent (DUMP_INTR) */
-	TS_C_NS_ADDED,	    /* namespaces found */
-	TS_C_NS_REMOVED,    /* namespaces gone */
-	TS_C_NS_FAILED,	    /* namespace opens that failed, per poll */
-	TS_C_NS_REOPENED,   /* dump sockets reopened after a failure */
-	TS_C_POLL_NS,	    /* time spent polling */
-	TS_C_RECONCILE_NS,  /* time spent reconciling namespaces */
-	TS_C_RING_ENTERS,   /* io_uring_enter calls */
-	TS_C_RING_SQES,	    /* submissions */
-	TS_C_RING_CQES,	    /* completions */
-	TS_C_RING_BUSY,	    /* refusals of a full in-flight table */
-	TS_C_RING_BAD_CQES, /* completions whose user_data broke the codec */
-	TS_C_TICKS_MISSED,  /* interval ticks skipped by long polls */
-	TS_C_REQUESTS,	    /* requests posted to the event loop */
-	TS_C_SAMPLED_OUT,   /* records left out by --sample */
+	TS_C_POLLS_FAILED,     /* polls with a failed dump or no namespace */
+	TS_C_POLL_OVERRUNS,    /* polls longer than the interval */
+	TS_C_RECORDS,	       /* sockets dumped */
+	TS_C_DATAGRAMS,	       /* netlink datagrams received */
+	TS_C_BYTES,	       /* netlink bytes received */
+	TS_C_UNKNOWN_ATTRS,    /* attributes the parser does not know */
+	TS_C_DUMPS,	       /* dumps run */
+	TS_C_DUMPS_FAILED,     /* dumps that failed */
+	TS_C_DUMP_INTR,	       /* dumps marked inconsistent (DUMP_INTR) */
+	TS_C_NS_ADDED,	       /* namespaces found */
+	TS_C_NS_REMOVED,       /* namespaces gone */
+	TS_C_NS_FAILED,	       /* namespace opens that failed, per poll */
+	TS_C_NS_REOPENED,      /* dump sockets reopened after a failure */
+	TS_C_POLL_NS,	       /* time spent polling */
+	TS_C_RECONCILE_NS,     /* time spent reconciling namespaces */
+	TS_C_RING_ENTERS,      /* io_uring_enter calls */
+	TS_C_RING_SQES,	       /* submissions */
+	TS_C_RING_CQES,	       /* completions */
+	TS_C_RING_BUSY,	       /* refusals of a full in-flight table */
+	TS_C_RING_BAD_CQES,    /* completions whose user_data broke the codec */
+	TS_C_TICKS_MISSED,     /* interval ticks skipped by long polls */
+	TS_C_REQUESTS,	       /* requests posted to the event loop */
+	TS_C_SAMPLED_OUT,      /* records left out by --sample */
+	TS_C_UNCHANGED,	       /* --emit changes: not sent, nothing changed */
+	TS_C_CHANGES_OVERFLOW, /* --emit changes: sent, the table was full */
 	TS_C_COUNT
 };
 
@@ -65,6 +67,7 @@ enum ts_gauge {
 	TS_G_POLL_SEQ,	     /* the last poll's number */
 	TS_G_URING,	     /* 1 when the io_uring engine is in use */
 	TS_G_SAMPLE,	     /* --sample N (1: every socket) */
+	TS_G_EMIT_CHANGES,   /* 1 with --emit changes */
 	TS_G_COUNT
 };
 

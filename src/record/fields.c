@@ -50,6 +50,7 @@ const struct ts_field ts_fields[] = {
 	F("container_runtime", 41, STRING, STRPTR, A, container_runtime),
 	F("record_counter", 60, UINT64, U64, A, record_counter),
 	F("poll_seq", 3001, UINT64, U64, A, poll_seq),
+	F("event", 3008, STRING, STRPTR, A, event),
 
 	F("inet_diag_msg_family", 1001, UINT32, U8, A, family),
 	F("inet_diag_msg_state", 1002, UINT32, U8, A, state),

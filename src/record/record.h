@@ -110,6 +110,7 @@ struct ts_record {
 	const char *container_id;      /* NULL outside containers */
 	const char *container_runtime; /* "docker", "containerd", ... */
 	const char *cgroup_path;       /* cgroup_id's path (--cgroup-path) */
+	const char *event; /* "poll", "open", "change", "snapshot", "close" */
 	uint64_t netns_inode;
 	uint32_t nsid;
 	uint64_t timestamp_ns;	 /* CLOCK_REALTIME at receive of the datagram */
