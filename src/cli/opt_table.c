@@ -278,6 +278,7 @@ static int set_netns_dirs(const struct ts_opt *d, const char *val,
 static const char *const family_names[] = { "inet", "inet6", "all", NULL };
 static const int family_values[] = { POLL_FAM_INET, POLL_FAM_INET6,
 				     POLL_FAM_INET | POLL_FAM_INET6 };
+static const char *const walk_names[] = { "auto", "one", "two", NULL };
 static const char *const emit_names[] = { "all", "changes", NULL };
 static const char *const engine_names[] = { "syscall", "uring", "auto", NULL };
 
@@ -315,6 +316,12 @@ const struct ts_opt ts_opt_table[] = {
 	  "1",
 	  "one socket in N, chosen by a hash of its cookie: the same "
 	  "sockets poll after poll (the summary still counts them all)",
+	  NULL, 0 },
+	{ "walk", "HOW", set_enum, FIELD(walk), 0, 0, walk_names, NULL, "auto",
+	  "with --family all: one (one legacy TCPDIAG_GETSOCK dump walks "
+	  "the socket hash once for both families), two (one "
+	  "SOCK_DIAG_BY_FAMILY dump per family), or auto (one where the "
+	  "kernel serves it, probed at startup)",
 	  NULL, 0 },
 	{ "netns", "SEL", set_netns, FIELD(netns), 0, 0, NULL, NULL, "all",
 	  "all, host, or NAME[,NAME...]: bind-mount names, "

@@ -57,7 +57,8 @@ struct ts_options {
 	int emit_changes;	 /* --emit changes */
 	unsigned snapshot_every; /* ... every socket once every N polls */
 	unsigned emit_max;	 /* ... sockets its table holds */
-	const char *netns;	 /* "all", "host" or NAME[,NAME...] */
+	int walk;	   /* TS_WALK_*: one dump for both families, or two */
+	const char *netns; /* "all", "host" or NAME[,NAME...] */
 	const char *netns_dirs[TS_MAX_NETNS_DIRS]; /* bind-mount dirs */
 	unsigned nnetns_dirs;
 	unsigned netns_max; /* namespaces polled at most */
@@ -78,6 +79,7 @@ struct ts_options {
 };
 
 enum { TS_ENGINE_SYSCALL, TS_ENGINE_URING, TS_ENGINE_AUTO };
+enum { TS_WALK_AUTO, TS_WALK_ONE, TS_WALK_TWO };
 
 int ts_options_parse(int argc, char **argv, struct ts_options *o, FILE *out,
 		     FILE *err);

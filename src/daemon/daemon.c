@@ -14,6 +14,25 @@
 #include "../util/timeutil.h"
 #include "summary.h"
 
+/* --walk auto: one legacy dump for both families where the kernel takes
+ * it (a dump of our own namespace at startup says). */
+static int choose_walk(const struct ts_options *o)
+{
+	static struct nl_diag_request r;
+	const unsigned both = POLL_FAM_INET | POLL_FAM_INET6;
+
+	if (o->families != both || o->walk == TS_WALK_TWO || o->replay)
+		return 0;
+	nl_request_build_one_walk(&r, o->states, 0, 1, o->filter_bc,
+				  o->filter ? o->filter_len : 0);
+	if (nl_sock_try_dump(&r, r.nlh.nlmsg_len, 2000) == 0)
+		return 1;
+	if (o->walk == TS_WALK_ONE)
+		fprintf(stderr, "tcpscope: --walk one: this kernel refuses "
+				"the legacy dump; two dumps per namespace\n");
+	return 0;
+}
+
 /* The kernel audits bytecode when a dump starts: one dump of our own
  * namespace at startup turns a refused --filter into a usage error, not
  * a failure of every poll. */
@@ -53,6 +72,9 @@ int ts_daemon_init(struct ts_daemon *d, const struct ts_options *opt)
 	rc = check_filter(opt);
 	if (rc < 0)
 		return rc;
+	/* the uring engine's in-flight table fills with 500 namespaces of
+	 * one-dump polls (EBUSY): two walks there until that is understood */
+	d->one_walk = choose_walk(opt) && opt->io_engine == TS_ENGINE_SYSCALL;
 	for (unsigned i = 0; i < opt->ndests; i++) {
 		rc = sink_new(opt->dests[i], opt->format, &d->sinks[i], err,
 			      sizeof(err));
@@ -190,6 +212,7 @@ static void count_poll(struct ts_daemon *d, const struct poll_stats *st,
 	g[TS_G_POLL_SEQ] = d->poll_seq;
 	g[TS_G_URING] = d->workers.uring;
 	g[TS_G_SAMPLE] = d->opt->sample;
+	g[TS_G_ONE_WALK] = (uint64_t)d->one_walk;
 	g[TS_G_EMIT_CHANGES] = (uint64_t)d->opt->emit_changes;
 	copy_sinks(d, &d->totals);
 	ts_metrics_publish(&d->metrics, &d->totals);
@@ -291,6 +314,7 @@ static int run_polls(struct ts_daemon *d)
 			.ext = o->ext,
 			.filter = o->filter ? o->filter_bc : NULL,
 			.filter_len = o->filter_len,
+			.one_walk = d->one_walk,
 			.ring = {
 				.recv_batch = o->uring_recv_batch,
 				.cqe_batch = o->uring_cqe_batch,

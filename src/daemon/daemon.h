@@ -46,6 +46,7 @@ struct ts_daemon {
 	struct ts_counters totals;  /* the main thread's own */
 	struct ts_counters printed; /* at the last summary line */
 	uint64_t poll_seq;
+	int one_walk; /* both families in one dump (--walk) */
 	int any_failed;
 };
 

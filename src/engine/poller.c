@@ -107,12 +107,23 @@ static int next_family(unsigned *left)
 
 int poll_dump_next(struct poll_loop *l, struct poll_target *t)
 {
-	int fam = next_family(&t->fam_left);
+	const unsigned both = POLL_FAM_INET | POLL_FAM_INET6;
+	int fam;
 
-	if (fam < 0)
-		return 0;
-	nl_request_build(&t->req, (uint8_t)fam, l->cfg.states, l->cfg.ext,
-			 ++t->seq, l->cfg.filter, l->cfg.filter_len);
+	t->one_walk = l->cfg.one_walk && !t->two_walks && t->fam_left == both;
+	if (t->one_walk) { /* the hash walked once for both families */
+		t->fam_left = 0;
+		nl_request_build_one_walk(&t->req, l->cfg.states, l->cfg.ext,
+					  ++t->seq, l->cfg.filter,
+					  l->cfg.filter_len);
+	} else {
+		fam = next_family(&t->fam_left);
+		if (fam < 0)
+			return 0;
+		nl_request_build(&t->req, (uint8_t)fam, l->cfg.states,
+				 l->cfg.ext, ++t->seq, l->cfg.filter,
+				 l->cfg.filter_len);
+	}
 	nl_parser_init(&t->parser, t->seq, t->portid,
 		       NL_PARSE_CHECK_SEQ | NL_PARSE_CHECK_PORT, stamp, t);
 	t->busy = 1;
@@ -136,6 +147,11 @@ void poll_dump_end(struct poll_loop *l, struct poll_target *t, int rc)
 	 * would get EBUSY, so the socket is reopened before the next poll */
 	t->broken = 1;
 	t->fam_left = 0;
+	/* a kernel that refuses the legacy request here gets two v2 dumps
+	 * from the next poll on */
+	if (t->one_walk &&
+	    (rc == -EINVAL || rc == -EOPNOTSUPP || rc == -ENOENT))
+		t->two_walks = 1;
 	t->dumps_failed++;
 	t->last_error = rc;
 	st->dumps_failed++;

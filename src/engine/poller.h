@@ -51,6 +51,7 @@ struct poll_config {
 	uint32_t states;       /* idiag_states bitmask */
 	uint8_t ext;	       /* idiag_ext bits */
 	const uint8_t *filter; /* --filter bytecode (nl_filter.h), or NULL */
+	int one_walk; /* both families in one legacy dump (nl_request.h) */
 	size_t filter_len;
 	int timeout_ms; /* a dump silent this long fails (default 10 s) */
 	unsigned max_inflight; /* dumps in flight at once (default 64) */
@@ -79,6 +80,8 @@ struct poll_target {
 	unsigned fam_left; /* families still to dump in this poll */
 	int busy;	   /* a dump is in flight */
 	int broken;	   /* a dump failed: reopen the socket */
+	int two_walks;	   /* its one-walk dump failed: two from now on */
+	int one_walk;	   /* the dump in flight is a one-walk one */
 	/* labels stamped on every record */
 	const char *netns;
 	uint64_t netns_inode;

@@ -67,6 +67,7 @@ enum ts_gauge {
 	TS_G_POLL_SEQ,	     /* the last poll's number */
 	TS_G_URING,	     /* 1 when the io_uring engine is in use */
 	TS_G_SAMPLE,	     /* --sample N (1: every socket) */
+	TS_G_ONE_WALK,	     /* 1: one dump walks the hash for both families */
 	TS_G_EMIT_CHANGES,   /* 1 with --emit changes */
 	TS_G_COUNT
 };

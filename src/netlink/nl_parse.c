@@ -11,7 +11,6 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
-
 #define ATTR_HDR  ((size_t)sizeof(struct rtattr))
 #define ALIGN4(x) (((x) + 3u) & ~(size_t)3u)
 
@@ -289,6 +288,7 @@ static int on_message(struct nl_parser *p, const struct nlmsghdr *h,
 	case NLMSG_NOOP:
 		return 0;
 	case SOCK_DIAG_BY_FAMILY:
+	case TCPDIAG_GETSOCK: /* a one-walk dump's replies (same payload) */
 		break;
 	default:
 		return fail(p, -EBADMSG, "unexpected netlink message type");

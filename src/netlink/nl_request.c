@@ -4,33 +4,65 @@
 #include <errno.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <string.h>
 
 #include "../util/list.h"
+
+/* The header, the request body (hdrlen bytes, already in r->body) and the
+ * bytecode after it, at the attribute offset the kernel expects. */
+static void finish(struct nl_diag_request *r, uint16_t type, size_t hdrlen,
+		   uint32_t seq, const uint8_t *bc, size_t bclen)
+{
+	size_t len = NLMSG_HDRLEN + NLMSG_ALIGN(hdrlen);
+
+	if (bc && bclen && bclen <= NL_FILTER_MAX) {
+		struct nlattr a = { .nla_len = (uint16_t)(NLA_HDRLEN + bclen),
+				    .nla_type = INET_DIAG_REQ_BYTECODE };
+		uint8_t *p = (uint8_t *)r + len;
+		memcpy(p, &a, sizeof(a));
+		memcpy(p + NLA_HDRLEN, bc, bclen);
+		len += NLA_HDRLEN + NLA_ALIGN(bclen);
+	}
+	r->nlh.nlmsg_len = (uint32_t)len;
+	r->nlh.nlmsg_type = type;
+	r->nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	r->nlh.nlmsg_seq = seq;
+	r->nlh.nlmsg_pid = 0;
+}
 
 void nl_request_build(struct nl_diag_request *r, uint8_t family,
 		      uint32_t states, uint8_t ext, uint32_t seq,
 		      const uint8_t *bc, size_t bclen)
 {
-	/* only the header parts: the bytecode buffer is written below */
-	memset(r, 0, offsetof(struct nl_diag_request, bc));
-	r->nlh.nlmsg_len = offsetof(struct nl_diag_request, bc_attr);
-	if (bc && bclen && bclen <= sizeof(r->bc)) {
-		r->bc_attr.nla_type = INET_DIAG_REQ_BYTECODE;
-		r->bc_attr.nla_len = (uint16_t)(NLA_HDRLEN + bclen);
-		memcpy(r->bc, bc, bclen);
-		r->nlh.nlmsg_len += NLA_HDRLEN + NLA_ALIGN(bclen);
-	}
-	r->nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	r->nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	r->nlh.nlmsg_seq = seq;
-	r->req.sdiag_family = family;
-	r->req.sdiag_protocol = IPPROTO_TCP;
-	r->req.idiag_ext = ext;
-	r->req.idiag_states = states;
+	struct inet_diag_req_v2 q;
+
+	memset(&q, 0, sizeof(q));
+	q.sdiag_family = family;
+	q.sdiag_protocol = IPPROTO_TCP;
+	q.idiag_ext = ext;
+	q.idiag_states = states;
 	/* no cookie filter: dump everything */
-	r->req.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
-	r->req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	q.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+	q.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	memcpy(r->body, &q, sizeof(q));
+	finish(r, SOCK_DIAG_BY_FAMILY, sizeof(q), seq, bc, bclen);
+}
+
+void nl_request_build_one_walk(struct nl_diag_request *r, uint32_t states,
+			       uint8_t ext, uint32_t seq, const uint8_t *bc,
+			       size_t bclen)
+{
+	struct inet_diag_req q;
+
+	memset(&q, 0, sizeof(q));
+	q.idiag_family = AF_UNSPEC;
+	q.idiag_ext = ext;
+	q.idiag_states = states;
+	q.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+	q.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	memcpy(r->body, &q, sizeof(q));
+	finish(r, TCPDIAG_GETSOCK, sizeof(q), seq, bc, bclen);
 }
 
 static const struct {

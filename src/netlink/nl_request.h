@@ -28,14 +28,22 @@
 
 #include "nl_filter.h"
 
-/* nlh.nlmsg_len bytes are sent: the bytecode attribute only when there
- * is a filter. */
+/* nlh.nlmsg_len bytes are sent: the request (inet_diag_req_v2, or the
+ * legacy inet_diag_req of a one-walk dump), then the bytecode attribute
+ * when there is a filter. */
 struct nl_diag_request {
 	struct nlmsghdr nlh;
-	struct inet_diag_req_v2 req;
-	struct nlattr bc_attr; /* INET_DIAG_REQ_BYTECODE */
-	uint8_t bc[NL_FILTER_MAX];
+	uint8_t body[sizeof(struct inet_diag_req) + NLA_HDRLEN + NL_FILTER_MAX];
 };
+
+/* One walk of the hash for both families: the legacy TCPDIAG_GETSOCK
+ * request with family AF_UNSPEC, which the kernel still serves through
+ * its compat path (inet_diag_rcv_msg_compat: states, ext, bytecode and
+ * the socket id are carried over; nothing the v2 request of tcpscope
+ * uses is lost). Same arguments as nl_request_build(). */
+void nl_request_build_one_walk(struct nl_diag_request *r, uint32_t states,
+			       uint8_t ext, uint32_t seq, const uint8_t *bc,
+			       size_t bclen);
 
 /* bc/bclen: compiled --filter bytecode (nl_filter.h), or NULL/0. */
 void nl_request_build(struct nl_diag_request *r, uint8_t family,

@@ -75,7 +75,7 @@ def check_failed_namespace(runuser, copy, port):
     require(subprocess.run(["ip", "netns", "add", name]).returncode == 0,
             "ip netns add %s failed" % name)
     try:
-        p = subprocess.run([runuser, "-u", "nobody", "--", copy, "--count",
+        p = subprocess.run([runuser, "-u", "nobody", "--", copy, "--walk", "two", "--count",
                             "2", "--interval", "100ms", "--states",
                             "listen", "--netns", "all"],
                            capture_output=True, timeout=60)

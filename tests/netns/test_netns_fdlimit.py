@@ -25,7 +25,7 @@ WARNING = 'not opened: out of file descriptors'
 
 
 def run(binary, nofile, *args):
-    argv = ['prlimit', '--nofile=' + nofile, '--', binary, '--states',
+    argv = ['prlimit', '--nofile=' + nofile, '--', binary, '--walk', 'two', '--states',
             'listen'] + list(args)
     p = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     polls = [tuple(map(int, m.groups()))

@@ -103,7 +103,7 @@ def body():
     want = port_filter(20811, *[pr.port for pr in pairs.values()])
 
     with step('tcpscope --once --netns-max 5'):
-        p = subprocess.run([binary, '--once', '--netns-max', '5',
+        p = subprocess.run([binary, '--once', '--walk', 'two', '--netns-max', '5',
                             '--states', 'listen'], capture_output=True,
                            text=True, timeout=60)
     check(p.returncode == 0, 'exit %d: %s' % (p.returncode, p.stderr[-800:]))
@@ -133,7 +133,7 @@ def body():
         d = tmpdir()
         out = os.path.join(d, 'out.jsonl')
         errp = os.path.join(d, 'stderr')
-        proc = start_daemon(binary, '--interval', '100ms', '--netns-max',
+        proc = start_daemon(binary, '--walk', 'two', '--interval', '100ms', '--netns-max',
                             '8', '--states', 'listen', '--dest',
                             'file:' + out, stderr_path=errp)
         tail = Tail(out, want=want)

@@ -47,7 +47,7 @@ B1 = ['--uring-recv-batch', '1', '--uring-cqe-batch', '1']
 
 # (label, args, extra environment); the first is the reference
 ENGINES = [
-    ('syscall', ['--io-engine', 'syscall'], {}),
+    ('syscall', ['--io-engine', 'syscall', '--walk', 'two'], {}),
     ('uring', ['--io-engine', 'uring'], {}),
     ('uring single-shot', ['--io-engine', 'uring'], NO_MS),
     ('uring batch 1', ['--io-engine', 'uring'] + B1, {}),
