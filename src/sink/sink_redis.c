@@ -32,6 +32,8 @@
 #include <errno.h>
 #include <hiredis/hiredis.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +60,7 @@
 #define BACKOFF_MIN_NS	 (100ull * 1000000ull)
 #define BACKOFF_MAX_NS	 (5000ull * 1000000ull)
 #define CMD_AUTH	 UINT32_MAX /* rows of the AUTH command */
+#define CMD_FRAME	 96 /* RESP framing of a command, its KEY aside */
 
 /* What parse() keeps in sink_url.cfg. */
 struct redis_cfg {
@@ -87,8 +90,8 @@ struct rcmd {
 struct rsink {
 	struct sink *s;
 	struct redis_cfg cfg;
-	char addr[NI_MAXHOST]; /* numeric: reconnects do not resolve */
-	int port;
+	struct sockaddr_storage sa; /* resolved once: reconnects do not */
+	socklen_t salen;
 	char maxlen[16];
 	redisContext *c; /* NULL: not connected */
 	int answered;	 /* this connection has given a reply */
@@ -290,9 +293,37 @@ static int append(struct rsink *r, int argc, const char **argv,
 	return 0;
 }
 
-/* Connects when not connected and a try is due (non-blocking: the
- * connection completes while the commands wait in hiredis's buffer);
- * AUTH goes first. 0 when connected (or connecting). */
+/* A non-blocking connect to the address resolved at startup, handed to
+ * hiredis (redisConnectNonBlock() would look the host up again, and a
+ * resolver may wait: the poll thread must not); NULL with r->why set. */
+static redisContext *dial(struct rsink *r)
+{
+	int fd = socket(r->sa.ss_family,
+			SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	redisContext *c;
+
+	if (fd < 0 || (connect(fd, (struct sockaddr *)&r->sa, r->salen) < 0 &&
+		       errno != EINPROGRESS)) {
+		snprintf(r->why, sizeof(r->why), "%s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c = redisConnectFd(fd);
+	if (!c) {
+		snprintf(r->why, sizeof(r->why), "out of memory");
+		close(fd);
+		return NULL;
+	}
+	c->flags &= ~REDIS_BLOCK; /* EAGAIN means "later", not an error */
+	return c;
+}
+
+/* Connects when not connected and a try is due (the connection completes
+ * while the commands wait in hiredis's buffer); AUTH goes first. 0 when
+ * connected (or connecting). */
 static int ensure_connected(struct rsink *r)
 {
 	const char *argv[3] = { "AUTH" };
@@ -303,10 +334,10 @@ static int ensure_connected(struct rsink *r)
 		return 0;
 	if (ts_now_ns(CLOCK_MONOTONIC) < r->next_try_ns)
 		return -ENOTCONN;
-	r->c = redisConnectNonBlock(r->addr, r->port);
+	r->c = dial(r);
 	r->answered = 0;
-	if (!r->c || r->c->err) {
-		lose(r, r->c ? r->c->errstr : "out of memory");
+	if (!r->c) {
+		lose(r, NULL);
 		return -ENOTCONN;
 	}
 	if (!r->cfg.pass[0])
@@ -444,7 +475,7 @@ static void send_payload(struct rsink *r, const struct batch_payload *p)
 	const char *argv[8] = { "XADD",	   c->key, "MAXLEN", "~",
 				r->maxlen, "*",	   "data" };
 	size_t argvlen[8] = { 4, c->keylen, 6, 1, strlen(r->maxlen), 1, 4 };
-	size_t need = p->len + c->keylen + 96; /* the command's framing */
+	size_t need = p->len + c->keylen + CMD_FRAME;
 	int argc = 8;
 
 	if (c->publish) {
@@ -479,7 +510,7 @@ static void redis_emit(void *ctx, const struct batch_payload *p, unsigned n)
 		(void)pump(r);
 }
 
-/* The numeric address of the URL's host, resolved once. */
+/* The URL's host, resolved once (its first address). */
 static int resolve(struct rsink *r, const struct sink_url *u, char *err,
 		   size_t errlen)
 {
@@ -488,15 +519,9 @@ static int resolve(struct rsink *r, const struct sink_url *u, char *err,
 
 	if (rc < 0)
 		return rc;
-	rc = getnameinfo(res->ai_addr, res->ai_addrlen, r->addr,
-			 sizeof(r->addr), NULL, 0, NI_NUMERICHOST);
+	memcpy(&r->sa, res->ai_addr, res->ai_addrlen);
+	r->salen = res->ai_addrlen;
 	freeaddrinfo(res);
-	if (rc != 0) {
-		snprintf(err, errlen, "cannot resolve '%s': %s", u->host,
-			 gai_strerror(rc));
-		return -EIO;
-	}
-	r->port = atoi(u->port);
 	return 0;
 }
 
@@ -512,6 +537,8 @@ static int redis_open(struct sink *s, const struct sink_url *u, char *err,
 		      size_t errlen)
 {
 	struct rsink *r = calloc(1, sizeof(*r));
+	uint32_t max_bytes = u->max_bytes ? u->max_bytes : REDIS_MAX_BYTES;
+	size_t frame;
 	int rc;
 
 	if (!r)
@@ -523,11 +550,15 @@ static int redis_open(struct sink *s, const struct sink_url *u, char *err,
 	r->qcap = (unsigned)(r->buffer / 128) + 16;
 	r->budget_ns = (uint64_t)(u->wait_ms < 0 ? REDIS_WAIT_MS : u->wait_ms) *
 		       1000000ull;
+	/* a whole payload fits the bound, with its framing and an AUTH */
+	frame = r->cfg.keylen + CMD_FRAME + strlen(r->cfg.user) +
+		strlen(r->cfg.pass) + CMD_FRAME;
+	if (max_bytes + frame > r->buffer)
+		max_bytes = (uint32_t)(r->buffer - frame);
 	r->q = calloc(r->qcap, sizeof(*r->q));
 	rc = r->q ? resolve(r, u, err, errlen) : -ENOMEM;
 	if (rc == 0)
-		rc = batch_init(&r->b, s->format,
-				u->max_bytes ? u->max_bytes : REDIS_MAX_BYTES,
+		rc = batch_init(&r->b, s->format, max_bytes,
 				u->max_rows ? u->max_rows : REDIS_MAX_ROWS,
 				REDIS_ARENA, REDIS_MAXPL, redis_emit, r);
 	if (rc < 0) {

@@ -22,6 +22,7 @@ struct rt_server {
 	char dir[160];	  /* its data directory and log */
 	const char *pass; /* --requirepass, or NULL */
 	const char *user; /* an ACL user line ("alice on >pw ~* +@all") */
+	int v6;		  /* listens on ::1 as well */
 };
 
 static struct rt_server *rt_all[4];
@@ -42,6 +43,19 @@ static inline const char *rt_server_bin(void)
 	}
 	TEST_SKIP("redis-server not installed (Debian package redis-server)");
 	return NULL;
+}
+
+/* 1 when ::1 can be bound here. */
+static inline int rt_have_v6(void)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6,
+				  .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+	int ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
 }
 
 /* A port nobody listens on in this namespace. */
@@ -123,6 +137,11 @@ static inline int rt_start(struct rt_server *srv)
 				   "--appendonly", "no",	"--daemonize",
 				   "no",	   "--logfile", log };
 		int n = 15;
+		if (srv->v6) { /* --bind takes the addresses that follow */
+			memmove(argv + 5, argv + 4, 11 * sizeof(*argv));
+			argv[5] = "::1";
+			n++;
+		}
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (srv->pass) {
 			argv[n++] = "--requirepass";

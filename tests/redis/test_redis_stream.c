@@ -5,7 +5,8 @@
  * decoded alone (protobuf-c for the protobuf formats) and compared, field
  * by field, with the JSON file of the same polls. The entries hold every
  * record once, as many as the summary line counted as sent; max_bytes and
- * max_rows bound each entry; valkey:// is the same destination; maxlen
+ * max_rows bound each entry; valkey:// is the same destination (here on
+ * [::1]); a host name is resolved (localhost); maxlen
  * trims the stream (MAXLEN ~). A poll's entries are acknowledged within
  * that poll: each summary line counts all the records so far as sent.
  */
@@ -41,9 +42,9 @@ static int late_polls(const char *err_path, const char *url)
 
 /* One run of 3 polls to SCHEME://127.0.0.1:PORT/KEY?QUERY; returns the
  * records the summary counted as sent, after checking what was stored. */
-static void run(const char *scheme, const char *key, const char *query,
-		enum sink_format fmt, size_t max_bytes, long max_rows,
-		long maxlen)
+static void run(const char *scheme, const char *host, const char *key,
+		const char *query, enum sink_format fmt, size_t max_bytes,
+		long max_rows, long maxlen)
 {
 	char url[256], jurl[256], jpath[200], epath[200];
 	unsigned long long sent = 0, dropped = 0;
@@ -51,7 +52,7 @@ static void run(const char *scheme, const char *key, const char *query,
 	struct st_set ref;
 	int polls = 0, bad = 0;
 
-	snprintf(url, sizeof(url), "%s://127.0.0.1:%d/%s%s", scheme, srv.port,
+	snprintf(url, sizeof(url), "%s://%s:%d/%s%s", scheme, host, srv.port,
 		 key, query);
 	snprintf(jpath, sizeof(jpath), "%s/%s.json", td.dir, key);
 	snprintf(epath, sizeof(epath), "%s/%s.stderr", td.dir, key);
@@ -92,17 +93,24 @@ static void run(const char *scheme, const char *key, const char *query,
 int main(void)
 {
 	bin = st_bin();
-	rt_begin(&td, &srv, "redis-stream", 150, 1);
+	rt_begin(&td, &srv, "redis-stream", 150, 0);
+	srv.v6 = rt_have_v6();
+	CHECK(rt_start(&srv) == 0);
+	if (!srv.v6)
+		fprintf(stderr, "note: no IPv6 loopback, [::1] not tested\n");
 
 	/* the defaults: protobuf-list, entries of at most 64 KiB */
-	run("redis", "ts", "", SINK_FMT_PROTOBUF_LIST, 65536, 0, -1);
+	run("redis", "127.0.0.1", "ts", "", SINK_FMT_PROTOBUF_LIST, 65536, 0,
+	    -1);
 	/* several entries per poll, bounded in bytes and rows */
-	run("valkey", "ts-json", "?format=json&max_bytes=4000&max_rows=7",
-	    SINK_FMT_JSON, 4000, 7, -1);
-	run("redis", "ts-pb", "?format=protobuf&max_bytes=2000&mode=xadd",
-	    SINK_FMT_PROTOBUF, 2000, 0, -1);
-	run("redis", "ts-trim", "?maxlen=20&max_rows=1", SINK_FMT_PROTOBUF_LIST,
-	    0, 1, 20);
+	run("valkey", srv.v6 ? "[::1]" : "127.0.0.1", "ts-json",
+	    "?format=json&max_bytes=4000&max_rows=7", SINK_FMT_JSON, 4000, 7,
+	    -1);
+	run("redis", "127.0.0.1", "ts-pb",
+	    "?format=protobuf&max_bytes=2000&mode=xadd", SINK_FMT_PROTOBUF,
+	    2000, 0, -1);
+	run("redis", "localhost", "ts-trim", "?maxlen=20&max_rows=1",
+	    SINK_FMT_PROTOBUF_LIST, 0, 1, 20);
 
 	rt_kill(&srv);
 	st_dir_remove(&td);
