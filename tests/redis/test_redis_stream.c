@@ -4,11 +4,13 @@
  * redis-server; the stream is read back with XRANGE and each entry
  * decoded alone (protobuf-c for the protobuf formats) and compared, field
  * by field, with the JSON file of the same polls. The entries hold every
- * record once, as many as the summary line counted as sent; max_bytes and
- * max_rows bound each entry; valkey:// is the same destination (here on
- * [::1]); a host name is resolved (localhost); maxlen
- * trims the stream (MAXLEN ~). A poll's entries are acknowledged within
- * that poll: each summary line counts all the records so far as sent.
+ * record once, as many as the summary line counted as sent, and a poll's
+ * entries are acknowledged within that poll (each summary line counts
+ * every record so far as sent). max_bytes and max_rows bound each entry;
+ * valkey:// is the same destination (here on [::1]); a host name is
+ * resolved (localhost); maxlen trims the stream (MAXLEN ~). The _uring
+ * twin runs it with the io_uring engine, and tcpscope says once that
+ * hiredis owns the socket.
  */
 #include "redis_test.h"
 
@@ -75,6 +77,13 @@ static void run(const char *scheme, const char *host, const char *key,
 	CHECK_EQ(sent, ref.n);
 	CHECK_EQ(polls, 3);
 	CHECK_EQ(late_polls(epath, url), 0);
+	/* the _uring twin: said once, that hiredis owns its socket */
+	if (getenv("TCPSCOPE_TEST_ENGINE"))
+		CHECK_EQ(st_lines_with(epath,
+				       "the io_uring engine does not "
+				       "drive it",
+				       NULL),
+			 1);
 	if (maxlen < 0) {
 		CHECK(entries > 0);
 		CHECK_EQ(got, sent); /* what it counted as sent is there */
