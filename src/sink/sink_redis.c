@@ -41,7 +41,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../util/parse.h"
 #include "../util/stop.h"
 #include "../util/timeutil.h"
 #include "batch.h"
