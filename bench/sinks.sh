@@ -13,6 +13,7 @@
 #   udp-FMT      --dest udp://127.0.0.1:P              (+ sendmmsg; receiver: python)
 #   unix-pbl     --dest unix:PATH                      (stream; receiver: python)
 #   ugram-pbl    --dest unixgram:PATH                  (datagram; receiver: python)
+#   redis-pbl    --dest redis://127.0.0.1:P/bench      (XADD; a redis-server of its own)
 # and prints us per record (user, sys, total), the ratio to the floor, and
 # "added": (row - null) / floor, what formatting and sending add to the CPU
 # of the raw dump (target for udp-pbl: <= 25%).
@@ -91,6 +92,19 @@ configs=(
 	"unix-pbl|unix:$out/s.sock"
 	"ugram-pbl|unixgram:$out/g.sock"
 )
+
+# Redis: a server of its own in this namespace (its CPU is not counted:
+# it is not a child of cputime); maxlen bounds its memory.
+if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
+	rport=$((20000 + RANDOM % 20000))
+	redis-server --port "$rport" --bind 127.0.0.1 --dir "$out" --save '' \
+		--appendonly no --daemonize no --logfile "$out/redis.log" &
+	pids+=($!)
+	for _ in $(seq 50); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.1; done
+	configs+=("redis-pbl|redis://127.0.0.1:$rport/bench?maxlen=1000")
+else
+	echo "sinks.sh: no redis-server/redis-cli (Debian: redis-server): no redis row" >&2
+fi
 
 measure() { # NAME ROUND CMD...
 	local name=$1 r=$2

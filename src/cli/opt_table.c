@@ -362,6 +362,8 @@ const struct ts_opt ts_opt_table[] = {
 	  "  file:PATH (append; created 0600; reopened on SIGHUP),\n"
 	  "  udp://HOST:PORT (HOST: name, IPv4, [IPv6]),\n"
 	  "  unix:PATH (stream), unixgram:PATH (datagram)\n"
+	  "  redis://[:PASS@]HOST:PORT/KEY, valkey://... (&mode=xadd|"
+	  "publish&maxlen=N&buffer=N)\n"
 	  "options: URL?format=FMT&max_bytes=N&max_rows=N&wait_ms=N "
 	  "(&buffer=N for unix:, &mode=0640&follow=1 for file:); "
 	  "max_bytes bounds a datagram/frame (udp: 65507, unixgram: the "

@@ -17,10 +17,14 @@
 #define LOG_INTERVAL_NS (10ull * 1000000000ull)
 
 /* The destinations, by scheme: a new one is one line here. */
+/* clang-format off */
 static const struct sink_ops *const registry[] = {
 	&sink_stdout_ops, &sink_file_ops,     &sink_null_ops,
 	&sink_udp_ops,	  &sink_unixgram_ops, &sink_unix_ops,
+	&sink_redis_ops,
+	&sink_valkey_ops,
 };
+/* clang-format on */
 
 const struct sink_ops *sink_registry_find(const char *url, const char **target)
 {

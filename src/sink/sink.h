@@ -202,6 +202,8 @@ extern const struct sink_ops sink_file_ops;
 extern const struct sink_ops sink_null_ops;
 extern const struct sink_ops sink_udp_ops;
 extern const struct sink_ops sink_unix_ops;
+extern const struct sink_ops sink_redis_ops;  /* redis:// */
+extern const struct sink_ops sink_valkey_ops; /* valkey://, the same */
 extern const struct sink_ops sink_unixgram_ops;
 
 #endif

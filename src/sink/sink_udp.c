@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "dgram.h"
+#include "resolve.h"
 #include "sink.h"
 #include "sink_url.h"
 
@@ -40,49 +41,16 @@ static int want_icmp(int fd, int family)
 			  sizeof(one)) == 0;
 }
 
-/* A name the resolver says does not exist is bad input (-EINVAL: exit 2);
- * a resolver that cannot answer now (EAI_AGAIN, EAI_FAIL, EAI_MEMORY,
- * EAI_SYSTEM) is a runtime failure: the same URL may work on the next
- * start. */
-static int resolve_error(int gai, int sys_errno, const char *host, char *err,
-			 size_t errlen)
-{
-	if (gai == EAI_SYSTEM) {
-		snprintf(err, errlen, "cannot resolve '%s': %s", host,
-			 strerror(sys_errno));
-		return sys_errno ? -sys_errno : -EIO;
-	}
-	snprintf(err, errlen, "cannot resolve '%s': %s", host,
-		 gai_strerror(gai));
-	switch (gai) {
-	case EAI_AGAIN:
-		return -EAGAIN;
-	case EAI_FAIL:
-		return -EIO;
-	case EAI_MEMORY:
-		return -ENOMEM;
-	default:
-		return -EINVAL;
-	}
-}
-
 /* The connected socket, or -errno; *recverr: ICMP reports are queued. */
 static int udp_connect(const struct sink_url *u, char *err, size_t errlen,
 		       int *recverr)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM,
-				  .ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG };
 	struct addrinfo *res, *ai;
 	int fd = -1, rc, saved = 0;
 
-	rc = getaddrinfo(u->host, u->port, &hints, &res);
-	if (rc == EAI_ADDRFAMILY || rc == EAI_NONAME) {
-		hints.ai_flags &=
-			~AI_ADDRCONFIG; /* e.g. ::1 with no v6 route */
-		rc = getaddrinfo(u->host, u->port, &hints, &res);
-	}
-	if (rc != 0)
-		return resolve_error(rc, errno, u->host, err, errlen);
+	rc = sink_resolve(u->host, u->port, SOCK_DGRAM, &res, err, errlen);
+	if (rc < 0)
+		return rc;
 	for (ai = res; ai; ai = ai->ai_next) {
 		fd = socket(ai->ai_family,
 			    SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
