@@ -68,7 +68,7 @@ static void refused(void)
 	bad("redis://h:1/k?buffer=4096", "max_bytes exceeds buffer");
 	bad("redis://h:1/k?buffer=100", "buffer '100'");
 	bad("redis://h:1/k?topic=x",
-	    "unknown option 'topic' (expected format, mode, maxlen, "
+	    "unknown option 'topic' (expected format, fields, mode, maxlen, "
 	    "max_bytes, max_rows, wait_ms, buffer)");
 	bad("redis://:@h:1/k", "bad or empty user or password");
 	bad("redis://:p%4@h:1/k", "bad or empty user or password");
