@@ -24,16 +24,28 @@ int ts_health_live(const struct ts_counters *now, uint64_t now_ns, char *why,
 	return 1;
 }
 
-/* 1 when the destination took every record of the last poll (d: its
- * delta). */
-static int dest_ok(const struct sink_stats *d, const char *name, char *why,
-		   size_t n)
+/* 1 when the destination took the last poll's records (d: its delta;
+ * dumped: the records of that poll): nothing dropped but for being
+ * oversize, no error, and unless a queue of its own holds them (a
+ * library acknowledges later), some delivered: a stream that buffers
+ * while disconnected delivers nothing. */
+static int dest_ok(const struct sink_stats *d, const struct ts_metrics_dest *m,
+		   uint64_t dumped, char *why, size_t n)
 {
 	uint64_t lost = d->dropped - d->drop[SINK_DROP_OVERSIZE];
+	const char *name = m && m->name ? m->name : "?";
 	size_t len;
 
-	if (lost == 0 && d->errors == 0)
+	if (lost == 0 && d->errors == 0 &&
+	    (d->records || !dumped || (m && m->queue)))
 		return 1;
+	if (lost == 0 && d->errors == 0) {
+		snprintf(why, n,
+			 "destination %s cannot accept records: none of the "
+			 "last poll's %llu delivered",
+			 name, (unsigned long long)dumped);
+		return 0;
+	}
 	len = (size_t)snprintf(why, n,
 			       "destination %s cannot accept records: in the "
 			       "last poll %llu dropped",
@@ -73,9 +85,8 @@ int ts_health_ready(const struct ts_counters *now,
 	}
 	ts_counters_delta(now, before, &d);
 	for (unsigned i = 0; i < d.nsinks; i++)
-		if (!dest_ok(&d.sinks[i],
-			     dests && dests[i].name ? dests[i].name : "?", why,
-			     n))
+		if (!dest_ok(&d.sinks[i], dests ? &dests[i] : NULL,
+			     d.c[TS_C_RECORDS], why, n))
 			return 0;
 	snprintf(why, n, "ready");
 	return 1;

@@ -8,7 +8,9 @@
  * reason in `why`. ts_health_ready() is 1 once a poll has completed with
  * at least one namespace opened and every destination able to accept
  * records (in the last poll: nothing dropped but for being oversize, no
- * error), and the loop is alive; else 0 with the reason. now/before are
+ * error, and some records delivered when there were any, unless the
+ * destination's own queue holds them), and the loop is alive; else 0
+ * with the reason. now/before are
  * the last two publications (ts_metrics_read_last()), publishes their
  * count, now_ns CLOCK_MONOTONIC.
  * Thread-safety: reentrant.
