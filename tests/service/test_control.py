@@ -8,7 +8,7 @@ client), PUT /interval re-arms the ticks and shows in GET /config and
 4xx answer with the reason (an interval out of bounds names the option's
 bounds; a body over 64 bytes; a wrong method: 405 with Allow; an unknown
 path: 404; bytes that are not HTTP, headers over the bound), and the
-daemon goes on. The socket is created 0600 whatever the umask, owned by
+daemon goes on. The socket is created 0600 whatever the umask (0, 0277), owned by
 tcpscope's user, and removed at exit; a stale socket at PATH is
 replaced; a regular file or a socket someone serves is refused (exit 1,
 left as it was); a path too long for a socket is bad usage (exit 2). A
@@ -26,18 +26,14 @@ import tempfile
 import threading
 import time
 
-from servicelib import (check, ctl, main, require, run, start_tcpscope,
-                        wait_for)
+from servicelib import (check, ctl, main, metric_values, require, run,
+                        start_tcpscope, wait_for)
 
 
 def stats(sock):
     st, _, body = ctl(sock, "GET", "/stats")
     require(st == 200, "GET /stats: %d %s" % (st, body))
     return json.loads(body)
-
-
-def polls(sock):
-    return stats(sock)["counters"]["polls"] and stats(sock)["poll"]
 
 
 def start(tmp, interval="1h", extra=()):
@@ -80,8 +76,17 @@ def test_endpoints(tmp):
         else:
             check(ctl(sock, "POST", "/poll")[0] == 202, "POST /poll")
         wait_for(lambda: stats(sock)["poll"] == 2, 5, "the requested poll")
-        check(stats(sock)["counters"]["requests"] == 1,
-              "requests of the last poll: %r" % stats(sock)["counters"])
+        c = stats(sock)["counters"]
+        check(c["polls"] == 1 and c["requests"] == 1,
+              "/stats is not the last poll's delta: %r" % c)
+
+        # overruns are counted against the interval in force
+        def overruns():
+            text = ctl(sock, "GET", "/metrics")[2]
+            return metric_values(text, "tcpscope_poll_overruns_total")[""]
+        check(overruns() == 0, "overruns at a 1h interval")
+        check(ctl(sock, "PUT", "/interval", "1ms")[0] == 200, "PUT 1ms")
+        wait_for(lambda: overruns() > 0, 5, "overruns at a 1ms interval")
 
         st, _, body = ctl(sock, "PUT", "/interval", "200ms\n")
         check(st == 200 and body == "interval 200ms\n",
@@ -99,6 +104,15 @@ def test_endpoints(tmp):
               "/metrics on the control socket: %d" % st)
         check(ctl(sock, "GET", "/healthz")[:3:2] == (200, "ok\n"),
               "/healthz on the control socket")
+        # a longer interval is in force at once, not at the next poll:
+        # /healthz allows three of it
+        check(ctl(sock, "PUT", "/interval", "24h")[0] == 200, "PUT 24h")
+        check("\ntcpscope_poll_interval_seconds 86400\n" in
+              ctl(sock, "GET", "/metrics")[2], "the interval in /metrics")
+        time.sleep(1)
+        st, _, why = ctl(sock, "GET", "/healthz")
+        check(st == 200, "/healthz 1 s after PUT /interval 24h: %r" % why)
+        check(ctl(sock, "PUT", "/interval", "200ms")[0] == 200, "PUT 200ms")
         bad_input(sock)
         abuse(sock)
         d.signal(signal.SIGTERM)
@@ -187,10 +201,15 @@ def test_stale_and_refused(tmp):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.bind(path)
     s.close()
-    d, sock = start(tmp)
+    old = os.umask(0o277)  # 0600 exactly, not less either
+    try:
+        d, sock = start(tmp)
+    finally:
+        os.umask(old)
     with d:
         check(stat.S_IMODE(os.lstat(sock).st_mode) == 0o600,
-              "a replaced stale socket is not 0600")
+              "a replaced stale socket is not 0600 (umask 0277): %o"
+              % os.lstat(sock).st_mode)
         # a live one: refused, and left serving
         rc, _, err = run(["--once", "--quiet", "--netns", "host", "--dest",
                           "null", "--control", sock], timeout=20)

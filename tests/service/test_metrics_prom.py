@@ -4,7 +4,8 @@
 /metrics is the Prometheus text format 0.0.4 (its Content-Type says so)
 and clean under `promtool check metrics`; every metric the README lists
 is there with its type; labels stay low-cardinality (destination, reason,
-le, version only); the thread count is the README's: --metrics and
+le, version only); the control API is not served there (404); the
+thread count is the README's: --metrics and
 --control together add one thread. A real Prometheus (Debian's package)
 scraping every second sees `up` 1 and polls, sockets and each
 destination's records increase between two queries.
@@ -76,6 +77,14 @@ def check_text(port, pid):
     check('{destination="null",reason="queue_full"}' in drops and
           '{destination="null",reason="send_error"}' in drops,
           "drops by reason: %r" % sorted(drops))
+    # the control API is not on the TCP port, whatever it binds to
+    for method, path, body in [("POST", "/poll", None),
+                               ("PUT", "/interval", "1ms"),
+                               ("GET", "/config", None),
+                               ("GET", "/stats", None)]:
+        st, _, why = get(port, path, method, body)
+        check(st == 404 and "served on the --control socket only" in why,
+              "%s %s on --metrics: %d %r" % (method, path, st, why))
     # main, the namespace opener and the one HTTP thread of both listeners
     thr = metric_values(text, "process_threads").get("")
     check(thr == 3, "process_threads %r, expected 3 (README)" % thr)
