@@ -141,18 +141,29 @@ static void poll_metrics(struct ts_sb *b, const struct ts_counters *c)
 		     (double)g[TS_G_INTERVAL_MS] / 1e3);
 }
 
-/* One series per destination, of value f(stats). */
-static void per_dest(struct ts_sb *b, const struct ts_counters *c,
-		     const struct ts_metrics_dest *dests, const char *name,
-		     size_t off)
+/* The destinations' counters of one value each, by offset in sink_stats */
+static const struct prom_dest {
+	const char *name, *help;
+	size_t off;
+} dest_counters[] = {
+	{ "tcpscope_destination_records_total",
+	  "Records delivered to the destination.",
+	  offsetof(struct sink_stats, records) },
+	{ "tcpscope_destination_bytes_total",
+	  "Bytes delivered to the destination.",
+	  offsetof(struct sink_stats, bytes) },
+	{ "tcpscope_destination_errors_total",
+	  "Failed writes, sends, connects or deliveries.",
+	  offsetof(struct sink_stats, errors) },
+};
+
+/* name{destination="..."} with the label escaped, up to the value. */
+static void dest_series(struct ts_sb *b, const char *name,
+			const struct ts_metrics_dest *d)
 {
-	for (unsigned i = 0; i < c->nsinks; i++) {
-		uint64_t v;
-		memcpy(&v, (const char *)&c->sinks[i] + off, sizeof(v));
-		ts_sb_printf(b, "%s{destination=\"", name);
-		label(b, dests[i].name ? dests[i].name : "?");
-		ts_sb_printf(b, "\"} %llu\n", (unsigned long long)v);
-	}
+	ts_sb_printf(b, "%s{destination=\"", name);
+	label(b, d->name ? d->name : "?");
+	ts_sb_put(b, "\"", 1);
 }
 
 static void dest_metrics(struct ts_sb *b, const struct ts_counters *c,
@@ -160,28 +171,28 @@ static void dest_metrics(struct ts_sb *b, const struct ts_counters *c,
 {
 	unsigned queues = 0;
 
-	head(b, "tcpscope_destination_records_total", "counter",
-	     "Records delivered to the destination.");
-	per_dest(b, c, dests, "tcpscope_destination_records_total",
-		 offsetof(struct sink_stats, records));
-	head(b, "tcpscope_destination_bytes_total", "counter",
-	     "Bytes delivered to the destination.");
-	per_dest(b, c, dests, "tcpscope_destination_bytes_total",
-		 offsetof(struct sink_stats, bytes));
-	head(b, "tcpscope_destination_errors_total", "counter",
-	     "Failed writes, sends, connects or deliveries.");
-	per_dest(b, c, dests, "tcpscope_destination_errors_total",
-		 offsetof(struct sink_stats, errors));
+	for (unsigned k = 0;
+	     k < sizeof(dest_counters) / sizeof(dest_counters[0]); k++) {
+		const struct prom_dest *p = &dest_counters[k];
+		head(b, p->name, "counter", p->help);
+		for (unsigned i = 0; i < c->nsinks; i++) {
+			uint64_t v;
+			memcpy(&v, (const char *)&c->sinks[i] + p->off,
+			       sizeof(v));
+			dest_series(b, p->name, &dests[i]);
+			ts_sb_printf(b, "} %llu\n", (unsigned long long)v);
+		}
+	}
 	head(b, "tcpscope_destination_dropped_records_total", "counter",
 	     "Records not delivered, by reason.");
 	for (unsigned i = 0; i < c->nsinks; i++) {
 		for (unsigned r = 0; r < SINK_DROP_COUNT; r++) {
 			char why[32];
 			ts_drop_label(r, why, sizeof(why));
-			ts_sb_printf(b, "tcpscope_destination_dropped_records_"
-					"total{destination=\"");
-			label(b, dests[i].name ? dests[i].name : "?");
-			ts_sb_printf(b, "\",reason=\"%s\"} %llu\n", why,
+			dest_series(
+				b, "tcpscope_destination_dropped_records_total",
+				&dests[i]);
+			ts_sb_printf(b, ",reason=\"%s\"} %llu\n", why,
 				     (unsigned long long)c->sinks[i].drop[r]);
 		}
 		queues += dests[i].queue != 0;
@@ -193,10 +204,9 @@ static void dest_metrics(struct ts_sb *b, const struct ts_counters *c,
 	for (unsigned i = 0; i < c->nsinks; i++) {
 		if (!dests[i].queue)
 			continue;
-		ts_sb_printf(b, "tcpscope_destination_queued_records{"
-				"destination=\"");
-		label(b, dests[i].name ? dests[i].name : "?");
-		ts_sb_printf(b, "\"} %llu\n",
+		dest_series(b, "tcpscope_destination_queued_records",
+			    &dests[i]);
+		ts_sb_printf(b, "} %llu\n",
 			     (unsigned long long)c->sinks[i].queued);
 	}
 }
