@@ -186,6 +186,11 @@ static void *serve(void *arg)
 	for (;;) {
 		struct epoll_event ev[4];
 		int n = epoll_wait(h->epfd, ev, 4, next_timeout(h));
+		if (n < 0 && errno != EINTR) {
+			fprintf(stderr, "tcpscope: the HTTP server stops: %s\n",
+				strerror(errno));
+			return NULL;
+		}
 		for (int i = 0; i < n; i++)
 			if (ev[i].data.ptr == NULL)
 				return NULL; /* ts_http_stop() */

@@ -125,7 +125,7 @@ void ts_metrics_init(struct ts_metrics *m);
 void ts_metrics_release(struct ts_metrics *m);
 void ts_metrics_publish(struct ts_metrics *m, const struct ts_counters *c);
 /* A consistent copy of the last publication; returns how many there were
- * (0: none yet, *out zeroed). */
+ * (0: none yet, *out zeroed but for gauges ts_metrics_set_gauge() set). */
 uint64_t ts_metrics_read(struct ts_metrics *m, struct ts_counters *out);
 /* The last publication and the one before it (zeroed before the first),
  * consistent with each other; returns the count as ts_metrics_read(). */
