@@ -9,6 +9,11 @@
 #   tcp-null  the same with --dest null                  (parse, no output)
 #   tcp-pbl   the same with --dest file:/dev/null?format=protobuf-list
 #   ss        ss -tinmOH >/dev/null, run K times        (what it replaces)
+# With METRICS_AB=1, tcp-metr: tcp-null with --metrics while a client
+# scrapes /metrics every 100 ms (ten times what a 1 s Prometheus would),
+# in the same rounds: the HTTP thread's CPU is in the process's, so the
+# two rows show what --metrics costs per socket (a scrape's work does not
+# grow with the sockets; the poll path counts per poll, never per socket).
 # With TCPSCOPE_B=path, a second binary's tcpscope/tcp-null/tcp-pbl rows
 # (b-json, b-null, b-pbl) are measured in the same rounds, alternating
 # with the first's, against the same floor: an A/B of two builds.
@@ -29,6 +34,8 @@
 #   PARSE_REPS=500           parse_bench repetitions (0 skips it)
 #   TCPSCOPE=path            tcpscope binary (default: $BUILD/src/tcpscope)
 #   TCPSCOPE_B=path          a second binary, measured alongside (A/B)
+#   METRICS_AB=1             also tcp-metr (--metrics on, scraped; needs curl)
+#   METRICS_PORT=19900       its port (in the private namespace: free)
 #   BENCH_NETNS=0            measure in the current network namespace
 # Timing never fails the run: the exit status is 0 unless a tool is broken.
 set -uo pipefail
@@ -45,12 +52,37 @@ rounds=${ROUNDS:-3}
 bin=$build/bench
 tcpscope=${TCPSCOPE:-$build/src/tcpscope}
 tcpscope_b=${TCPSCOPE_B:-}
+metrics_ab=${METRICS_AB:-0}
+metrics_port=${METRICS_PORT:-19900}
 out=$(mktemp -d /tmp/tcpscope-bench.XXXXXX)
 status=0
 lg_pid=
 lg_in=
+scraper_pid=
+
+if [ "$metrics_ab" = 1 ] && ! command -v curl >/dev/null; then
+	echo "run.sh: METRICS_AB=1 needs curl; tcp-metr is n/a" >&2
+	metrics_ab=0
+fi
+
+# A client that GETs /metrics every 100 ms until stopped.
+start_scraper() {
+	(while :; do
+		curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$metrics_port/metrics"
+		sleep 0.1
+	done) &
+	scraper_pid=$!
+}
+
+stop_scraper() {
+	[ -n "$scraper_pid" ] || return 0
+	kill "$scraper_pid" 2>/dev/null
+	wait "$scraper_pid" 2>/dev/null
+	scraper_pid=
+}
 
 cleanup() {
+	stop_scraper
 	if [ -n "$lg_pid" ]; then
 		kill -TERM "$lg_pid" 2>/dev/null
 		wait "$lg_pid" 2>/dev/null
@@ -147,6 +179,15 @@ tcpscope_rows() {
 		--netns host || status=1
 }
 
+# metrics_row K R: tcp-null with --metrics, scraped meanwhile
+metrics_row() {
+	start_scraper
+	measure "tcp-metr.r$2" -o /dev/null -- "$tcpscope" --count "$1" \
+		--interval 1ms --dest null --quiet --netns host \
+		--metrics "127.0.0.1:$metrics_port" || status=1
+	stop_scraper
+}
+
 # one round: floor, tcpscope, ss back to back on the same sockets
 bench_round() {
 	local k=$1 r=$2
@@ -154,6 +195,7 @@ bench_round() {
 		return 1
 	if [ "$have_tcpscope" = 1 ]; then
 		tcpscope_rows "$tcpscope" tcpscope tcp-null tcp-pbl "$k" "$r"
+		[ "$metrics_ab" = 1 ] && metrics_row "$k" "$r"
 		[ -n "$tcpscope_b" ] &&
 			tcpscope_rows "$tcpscope_b" b-json b-null b-pbl "$k" "$r"
 	fi
@@ -184,7 +226,7 @@ bench_size() {
 		bench_round "$k" "$r" || { status=1; break; }
 	done
 	stop_loadgen
-	for t in floor tcpscope tcp-null tcp-pbl b-json b-null b-pbl ss; do
+	for t in floor tcpscope tcp-null tcp-pbl tcp-metr b-json b-null b-pbl ss; do
 		best "$t"
 	done
 	# sockets the floor's dumps saw in its best round: loadgen's, its
@@ -194,6 +236,14 @@ bench_size() {
 		for t in floor tcpscope tcp-null tcp-pbl; do
 			row "$n" "${s:-?}" "$k" "$t"
 		done
+		if [ "$metrics_ab" = 1 ]; then
+			row "$n" "${s:-?}" "$k" tcp-metr
+			if [ -s "$out/tcp-null" ] && [ -s "$out/tcp-metr" ]; then
+				awk -v a="$(($(field user_us "$out/tcp-null") + $(field sys_us "$out/tcp-null")))" \
+					-v m="$(($(field user_us "$out/tcp-metr") + $(field sys_us "$out/tcp-metr")))" \
+					'BEGIN { printf "%8s --metrics on / off CPU: %.3fx\n", "", (a > 0 ? m / a : 0) }'
+			fi
+		fi
 		if [ -n "$tcpscope_b" ]; then
 			for t in b-json b-null b-pbl; do
 				row "$n" "${s:-?}" "$k" "$t"
@@ -210,6 +260,7 @@ bench_size() {
 
 echo "# tcpscope benchmark: $(uname -sr), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
 [ -n "$tcpscope_b" ] && echo "# A: $tcpscope; B (b-* rows): $tcpscope_b"
+[ "$metrics_ab" = 1 ] && echo "# tcp-metr: tcp-null with --metrics 127.0.0.1:$metrics_port, scraped every 100 ms"
 echo "# ss: $(ss -V 2>&1 | head -1); loadgen v6 share ${v6share}%; best of $rounds rounds;" \
 	"private netns: $([ -n "${TCPSCOPE_BENCH_IN_NETNS:-}" ] && echo yes || echo no)"
 if [ "$parse_reps" != 0 ] && [ -x "$bin/parse_bench" ]; then

@@ -5,7 +5,8 @@
  * Threads: this one (the event loop: reconcile, poll shard 0, output),
  * the namespace opener (ns_open.h), and --workers - 1 extra poll threads:
  * (with --io-engine uring, also the kernel's bounded io-wq workers:
- * ring.h): a constant number whatever the number of namespaces.
+ * ring.h), and one HTTP thread with --metrics and/or --control (http.h):
+ * a constant number whatever the number of namespaces.
  */
 #include <signal.h>
 #include <errno.h>

@@ -275,6 +275,34 @@ static int set_netns_dirs(const struct ts_opt *d, const char *val,
 	return 0;
 }
 
+static int set_listen(const struct ts_opt *d, const char *val,
+		      struct ts_options *o, char *why, size_t n)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	if (ts_parse_listen(val, &ss, &len) < 0) {
+		snprintf(why, n,
+			 "expected [ADDR:]PORT: PORT 1 to 65535, ADDR an IPv4 "
+			 "address or [IPv6] (default 127.0.0.1)");
+		return -EINVAL;
+	}
+	*(const char **)field(d, o) = val;
+	return 0;
+}
+
+static int set_socket_path(const struct ts_opt *d, const char *val,
+			   struct ts_options *o, char *why, size_t n)
+{
+	if (!*val || strlen(val) >= TS_SUN_PATH_MAX) {
+		snprintf(why, n, "expected a path of 1 to %d bytes",
+			 TS_SUN_PATH_MAX - 1);
+		return -EINVAL;
+	}
+	*(const char **)field(d, o) = val;
+	return 0;
+}
+
 static const char *const family_names[] = { "inet", "inet6", "all", NULL };
 static const int family_values[] = { POLL_FAM_INET, POLL_FAM_INET6,
 				     POLL_FAM_INET | POLL_FAM_INET6 };
@@ -406,6 +434,18 @@ const struct ts_opt ts_opt_table[] = {
 	  "the bound of the whole exit, after SIGINT/SIGTERM or the "
 	  "last poll: what the destinations still hold is sent by then or "
 	  "counted as dropped; a second signal ends it at once",
+	  NULL, 0 },
+	{ "metrics", "[ADDR:]PORT", set_listen, FIELD(metrics), 0, 0, NULL,
+	  NULL, NULL,
+	  "serve /metrics (Prometheus), /healthz and /readyz over HTTP on "
+	  "ADDR:PORT (ADDR default 127.0.0.1; [::1] for IPv6), from one "
+	  "thread shared with --control",
+	  "Service", 0 },
+	{ "control", "PATH", set_socket_path, FIELD(control), 0, 0, NULL, NULL,
+	  NULL,
+	  "serve the control API over HTTP on a unix socket created at PATH "
+	  "(mode 0600): POST /poll, PUT /interval, GET /config, GET /stats "
+	  "(curl --unix-socket PATH http://x/stats)",
 	  NULL, 0 },
 	{ "config", "FILE", set_string, FIELD(config), 0, 0, NULL, NULL, NULL,
 	  "read options from FILE first (key = value, one long "

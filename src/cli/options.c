@@ -102,6 +102,25 @@ static int apply(const struct ts_opt *d, const char *val, struct ts_options *o,
 	return 0;
 }
 
+int ts_options_set(struct ts_options *o, const char *name, const char *val,
+		   char *why, size_t whylen)
+{
+	const struct ts_opt *d = find(name);
+	char reason[160] = "";
+
+	if (!d || !d->set || (d->flags & TS_OPT_REPEAT)) {
+		snprintf(why, whylen, "no option %s can be set", name);
+		return -EINVAL;
+	}
+	if (d->set(d, val, o, reason, sizeof(reason)) < 0) {
+		snprintf(why, whylen, "invalid value '%s' for %s: %s", val,
+			 d->name, reason);
+		return -EINVAL;
+	}
+	o->text[d - ts_opt_table] = val;
+	return 0;
+}
+
 static int set_defaults(struct ts_options *o)
 {
 	const struct ts_opt_src src = { "(default)", 0 };

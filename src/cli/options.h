@@ -18,6 +18,7 @@
 #ifndef TS_OPTIONS_H
 #define TS_OPTIONS_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -28,6 +29,7 @@
 #define TS_MAX_DESTS	  16
 #define TS_MAX_NETNS_DIRS 8
 #define TS_PATH_MAX	  4096 /* a --netns-dirs directory, NUL included */
+#define TS_SUN_PATH_MAX	  108  /* a --control path, NUL included */
 #define TS_MAX_OPTS	  40   /* entries of the option table */
 
 /* Bounds, shared by the checks and the messages that name them. */
@@ -68,6 +70,8 @@ struct ts_options {
 	unsigned uring_recv_batch;
 	unsigned uring_cqe_batch;
 	uint64_t exit_timeout_ms; /* the one bound of the whole exit */
+	const char *metrics;	  /* --metrics [ADDR:]PORT, or NULL */
+	const char *control;	  /* --control PATH (a unix socket), or NULL */
 	const char *config;	  /* --config FILE, or NULL */
 	int check_config;
 
@@ -83,6 +87,13 @@ enum { TS_WALK_AUTO, TS_WALK_ONE, TS_WALK_TWO };
 
 int ts_options_parse(int argc, char **argv, struct ts_options *o, FILE *out,
 		     FILE *err);
+/* Sets one option by its long name as the command line would (the same
+ * setter and bounds), without copying val: it must outlive *o, which
+ * prints it as the option's value. 0, or -EINVAL with the reason in
+ * `why` ("invalid value 'V' for NAME: expected ..."). For a running
+ * daemon's changes (the control socket's PUT /interval). */
+int ts_options_set(struct ts_options *o, const char *name, const char *val,
+		   char *why, size_t whylen);
 /* Prints the effective configuration as config-file lines (passwords
  * in URLs masked). */
 void ts_options_print(const struct ts_options *o, FILE *out);

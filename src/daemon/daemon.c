@@ -9,6 +9,7 @@
 #include "../netlink/nl_request.h"
 #include "../netns/ns_discover.h"
 #include "../netlink/nl_sock.h"
+#include "../http/http.h"
 #include "../pcap/replay.h"
 #include "../util/stop.h"
 #include "../util/timeutil.h"
@@ -75,6 +76,19 @@ int ts_daemon_init(struct ts_daemon *d, const struct ts_options *opt)
 	/* the uring engine's in-flight table fills with 500 namespaces of
 	 * one-dump polls (EBUSY): two walks there until that is understood */
 	d->one_walk = choose_walk(opt) && opt->io_engine == TS_ENGINE_SYSCALL;
+	/* the loop and the HTTP server first: /healthz and /readyz answer
+	 * while destinations are opened (a slow resolver) */
+	rc = ts_loop_init(&d->loop, opt->interval_ms);
+	if (rc < 0) {
+		fprintf(stderr, "tcpscope: cannot start the event loop: %s\n",
+			strerror(-rc));
+		return rc;
+	}
+	d->loop_up = 1;
+	ts_metrics_set_gauge(&d->metrics, TS_G_INTERVAL_MS, opt->interval_ms);
+	rc = ts_http_start(d, opt, &d->http);
+	if (rc < 0)
+		return rc;
 	for (unsigned i = 0; i < opt->ndests; i++) {
 		rc = sink_new(opt->dests[i], opt->format, &d->sinks[i], err,
 			      sizeof(err));
@@ -92,6 +106,7 @@ int ts_daemon_init(struct ts_daemon *d, const struct ts_options *opt)
 			fprintf(stderr, "tcpscope: %s\n", strerror(-rc));
 			return rc;
 		}
+	ts_metrics_set_dests(&d->metrics, d->sinks, d->nsinks);
 	/* said once, not silently: the ring sends only for our own sockets */
 	for (unsigned i = 0; i < d->nsinks; i++)
 		if (opt->io_engine != TS_ENGINE_SYSCALL &&
@@ -121,13 +136,6 @@ int ts_daemon_init(struct ts_daemon *d, const struct ts_options *opt)
 				strerror(-rc));
 		d->fanout.cg = &d->cg;
 	}
-	rc = ts_loop_init(&d->loop, opt->interval_ms);
-	if (rc < 0) {
-		fprintf(stderr, "tcpscope: cannot start the event loop: %s\n",
-			strerror(-rc));
-		return rc;
-	}
-	d->loop_up = 1;
 	return 0;
 }
 
@@ -162,6 +170,9 @@ static void copy_sinks(struct ts_daemon *d, struct ts_counters *c)
 		c->sinks[i] = d->sinks[i]->st;
 }
 
+_Static_assert(TS_C_DUMP_FAIL_FIRST + POLL_FAIL_COUNT - 1 == TS_C_DUMP_FAIL_IO,
+	       "metrics.h's dump failure counters follow poller.h's reasons");
+
 /* Adds one poll to the totals and publishes them. */
 static void count_poll(struct ts_daemon *d, const struct poll_stats *st,
 		       const struct ns_reconcile_stats *ns, uint64_t t0,
@@ -169,13 +180,14 @@ static void count_poll(struct ts_daemon *d, const struct poll_stats *st,
 {
 	uint64_t *c = d->totals.c, *g = d->totals.g;
 	uint64_t now = ts_now_ns(CLOCK_MONOTONIC);
+	uint64_t interval_ms = ts_loop_interval_ms(&d->loop);
 	struct ts_loop_stats ls;
 	struct ring_stats rs;
 
 	c[TS_C_POLLS]++;
 	c[TS_C_POLLS_FAILED] += failed;
 	c[TS_C_POLL_OVERRUNS] +=
-		now - t0 > d->opt->interval_ms * 1000000ull && !d->opt->once;
+		now - t0 > interval_ms * 1000000ull && !d->opt->once;
 	c[TS_C_RECORDS] += st->records;
 	c[TS_C_DATAGRAMS] += st->datagrams;
 	c[TS_C_BYTES] += st->bytes;
@@ -189,6 +201,10 @@ static void count_poll(struct ts_daemon *d, const struct poll_stats *st,
 	c[TS_C_NS_REOPENED] += ns->reopened;
 	c[TS_C_POLL_NS] += st->duration_ns;
 	c[TS_C_RECONCILE_NS] += ns->duration_ns;
+	for (unsigned i = 0; i < POLL_FAIL_COUNT; i++)
+		c[TS_C_DUMP_FAIL_FIRST + i] += st->dump_fail[i];
+	ts_hist_observe(&d->totals, TS_H_POLL, st->duration_ns);
+	ts_hist_observe(&d->totals, TS_H_RECONCILE, ns->duration_ns);
 	ts_workers_ring_stats(&d->workers, &rs); /* totals already */
 	c[TS_C_RING_ENTERS] = rs.enters;
 	c[TS_C_RING_SQES] = rs.sqes;
@@ -214,6 +230,8 @@ static void count_poll(struct ts_daemon *d, const struct poll_stats *st,
 	g[TS_G_SAMPLE] = d->opt->sample;
 	g[TS_G_ONE_WALK] = (uint64_t)d->one_walk;
 	g[TS_G_EMIT_CHANGES] = (uint64_t)d->opt->emit_changes;
+	g[TS_G_INTERVAL_MS] = interval_ms;
+	g[TS_G_NS_FAILED] = ns->failed;
 	copy_sinks(d, &d->totals);
 	ts_metrics_publish(&d->metrics, &d->totals);
 }
@@ -232,6 +250,8 @@ static void poll_once(struct ts_daemon *d)
 	int rc, failed;
 
 	ts_loop_polling(&d->loop, 1);
+	/* /healthz: the loop is alive while polls start */
+	ts_metrics_set_gauge(&d->metrics, TS_G_LAST_POLL_MONO, t0);
 	rc = ns_table_reconcile(&d->table, &ns);
 	if (rc < 0)
 		fprintf(stderr, "tcpscope: namespace discovery: %s\n",
@@ -278,6 +298,9 @@ static int poll_loop(struct ts_daemon *d)
 			break;
 		if (ev == TS_EV_REOPEN)
 			reopen_sinks(d);
+		else if (ev == TS_EV_INTERVAL)
+			ts_metrics_set_gauge(&d->metrics, TS_G_INTERVAL_MS,
+					     ts_loop_interval_ms(&d->loop));
 		else if (ev == TS_EV_POLL || ev == TS_EV_TICK)
 			poll_once(d);
 	}
@@ -412,6 +435,8 @@ void ts_daemon_release(struct ts_daemon *d)
 {
 	if (!d)
 		return;
+	ts_http_stop(d->http); /* first: it reads the sinks' names */
+	d->http = NULL;
 	for (unsigned i = 0; i < d->nsinks; i++)
 		sink_free(d->sinks[i]);
 	d->nsinks = 0;

@@ -14,6 +14,9 @@
  * one bound (--exit-timeout) for every destination's last delivery.
  * Returns 0, or -EIO when any poll failed or no namespace could ever be
  * opened (exit 1), or the startup error.
+ * With --metrics or --control, init starts the HTTP server (http.h)
+ * before opening the destinations, so that /healthz and /readyz answer
+ * during startup; release stops it first.
  * ts_daemon_release() frees everything (NULL and a failed init are fine).
  * Thread-safety: init, run and release from main; post and metrics from
  * any thread once init returned 0.
@@ -29,6 +32,8 @@
 #include "fanout.h"
 #include "loop.h"
 #include "workers.h"
+
+struct ts_http;
 
 struct ts_daemon {
 	const struct ts_options *opt;
@@ -48,6 +53,7 @@ struct ts_daemon {
 	uint64_t poll_seq;
 	int one_walk; /* both families in one dump (--walk) */
 	int any_failed;
+	struct ts_http *http; /* --metrics / --control, or NULL */
 };
 
 int ts_daemon_init(struct ts_daemon *d, const struct ts_options *opt);

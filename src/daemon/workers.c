@@ -95,6 +95,8 @@ static void add_stats(struct poll_stats *sum, const struct poll_stats *s)
 	sum->dumps += s->dumps;
 	sum->dumps_failed += s->dumps_failed;
 	sum->dump_intr += s->dump_intr;
+	for (unsigned i = 0; i < POLL_FAIL_COUNT; i++)
+		sum->dump_fail[i] += s->dump_fail[i];
 	if (s->error) {
 		sum->error = s->error;
 		memcpy(sum->errmsg, s->errmsg, sizeof(sum->errmsg));

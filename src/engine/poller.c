@@ -131,6 +131,28 @@ int poll_dump_next(struct poll_loop *l, struct poll_target *t)
 	return 1;
 }
 
+enum poll_fail poll_fail_reason(int rc, int parser_error)
+{
+	if (rc == -ETIMEDOUT)
+		return POLL_FAIL_TIMEOUT;
+	if (rc == -ENOBUFS)
+		return POLL_FAIL_OVERRUN;
+	if (rc == -EBADMSG || rc == -EPROTO || rc == -EMSGSIZE)
+		return POLL_FAIL_MALFORMED;
+	/* the parser fails only on what it read: an NLMSG_ERROR's errno */
+	return parser_error && rc == parser_error ? POLL_FAIL_KERNEL
+						  : POLL_FAIL_IO;
+}
+
+const char *poll_fail_name(enum poll_fail why)
+{
+	static const char *const names[POLL_FAIL_COUNT] = {
+		"timeout", "overrun", "malformed", "kernel", "io"
+	};
+
+	return (unsigned)why < POLL_FAIL_COUNT ? names[why] : "?";
+}
+
 void poll_dump_end(struct poll_loop *l, struct poll_target *t, int rc)
 {
 	struct poll_stats *st = l->st;
@@ -155,6 +177,7 @@ void poll_dump_end(struct poll_loop *l, struct poll_target *t, int rc)
 	t->dumps_failed++;
 	t->last_error = rc;
 	st->dumps_failed++;
+	st->dump_fail[poll_fail_reason(rc, p->error)]++;
 	st->error = rc;
 	snprintf(st->errmsg, sizeof(st->errmsg), "netns %s: %s%s%s",
 		 t->netns ? t->netns : "?", strerror(-rc),

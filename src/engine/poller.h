@@ -57,6 +57,17 @@ struct poll_config {
 	unsigned max_inflight; /* dumps in flight at once (default 64) */
 };
 
+/* Why a dump failed: every failed dump has exactly one. */
+enum poll_fail {
+	POLL_FAIL_TIMEOUT,   /* the kernel went silent (timeout_ms) */
+	POLL_FAIL_OVERRUN,   /* ENOBUFS: the socket's receive queue overran */
+	POLL_FAIL_MALFORMED, /* the reply did not parse (EBADMSG, EPROTO,
+				EMSGSIZE) */
+	POLL_FAIL_KERNEL,    /* the kernel answered the dump with an error */
+	POLL_FAIL_IO,	     /* sending or receiving failed otherwise */
+	POLL_FAIL_COUNT
+};
+
 struct poll_stats {
 	uint64_t records;
 	uint64_t datagrams;
@@ -66,8 +77,9 @@ struct poll_stats {
 	uint32_t dumps;
 	uint32_t dumps_failed;
 	uint32_t dump_intr; /* dumps marked inconsistent (NLM_F_DUMP_INTR) */
-	int error;	    /* -errno of the last failed dump, or 0 */
-	char errmsg[448];   /* room for a 255-byte namespace name */
+	uint32_t dump_fail[POLL_FAIL_COUNT]; /* dumps_failed, by reason */
+	int error;	  /* -errno of the last failed dump, or 0 */
+	char errmsg[448]; /* room for a 255-byte namespace name */
 	uint64_t duration_ns;
 };
 
@@ -166,6 +178,11 @@ int poll_loop_run(struct poll_loop *l, struct poll_target *const *targets,
 /* Builds the target's next dump request in t->req and resets its parser;
  * 1 when there is one, 0 when no family is left. */
 int poll_dump_next(struct poll_loop *l, struct poll_target *t);
+/* The reason of a dump that failed with rc (-errno); parser_error: the
+ * parser's own error (nl_parser.error), 0 when it had none. */
+enum poll_fail poll_fail_reason(int rc, int parser_error);
+/* "timeout", "overrun", "malformed", "kernel", "io". */
+const char *poll_fail_name(enum poll_fail why);
 /* Accounts a dump that ended (rc 0 done, else -errno). */
 void poll_dump_end(struct poll_loop *l, struct poll_target *t, int rc);
 /* A datagram of t's dump: stamps the receive time, counts it and parses

@@ -89,6 +89,13 @@ static int put_str(struct out *o, const char *s)
 	return put(o, "\"", 1);
 }
 
+size_t json_string(char *out, size_t cap, const char *s)
+{
+	struct out o = { out, out + cap };
+
+	return put_str(&o, s) ? 0 : (size_t)(o.p - out);
+}
+
 /* IPv4 by hand: glibc's inet_ntop formats it through sprintf. IPv6 keeps
  * inet_ntop, whose RFC 5952 zero compression is worth not rewriting. */
 static int put_addr(struct out *o, const struct ts_record *r,

@@ -22,6 +22,9 @@
 /* Returns bytes written (> 0), or 0 when `cap` is too small (nothing is
  * guaranteed about the buffer's contents then). */
 size_t json_record(char *out, size_t cap, const struct ts_record *r);
+/* s as a quoted JSON string, escaped as records' strings are: bytes
+ * written, or 0 when `cap` is too small. */
+size_t json_string(char *out, size_t cap, const char *s);
 
 struct ts_field_set;
 /* The same, with only the fields of `fs` (NULL: every field). */

@@ -1,7 +1,9 @@
 /* parse.c - number and duration parsing (see parse.h). */
 #include "parse.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,5 +58,47 @@ int ts_parse_duration_ms(const char *s, uint64_t lo_ms, uint64_t hi_ms,
 	if (v > UINT64_MAX / mult || v * mult < lo_ms || v * mult > hi_ms)
 		return -EINVAL;
 	*ms_out = v * mult;
+	return 0;
+}
+
+int ts_parse_listen(const char *s, struct sockaddr_storage *addr,
+		    socklen_t *len)
+{
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+	char host[INET6_ADDRSTRLEN + 2] = "127.0.0.1";
+	const char *port = strrchr(s, ':');
+	uint64_t p;
+	size_t n;
+
+	if (port) {
+		n = (size_t)(port - s);
+		if (n >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, s, n);
+		host[n] = '\0';
+		port++;
+	} else {
+		port = s;
+	}
+	if (ts_parse_u64(port, 1, 65535, &p) < 0)
+		return -EINVAL;
+	n = strlen(host);
+	if (host[0] == '[' && n > 2 && host[n - 1] == ']') {
+		host[n - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &v6->sin6_addr) != 1)
+			return -EINVAL;
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons((uint16_t)p);
+		*len = sizeof(*v6);
+	} else if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons((uint16_t)p);
+		*len = sizeof(*v4);
+	} else {
+		return -EINVAL;
+	}
+	*addr = ss;
 	return 0;
 }

@@ -201,6 +201,22 @@ def have_ipv6_loopback():
         return False
 
 
+def shim_env():
+    """The environment that preloads gai_shim.c (TCPSCOPE_GAI_SHIM, set by
+    meson): names under .tcpscope.test answer as the tests need."""
+    shim = os.environ.get("TCPSCOPE_GAI_SHIM")
+    if not shim or not os.path.exists(shim):
+        raise Skip("TCPSCOPE_GAI_SHIM is not set (run through meson test)")
+    env = dict(os.environ)
+    env["LD_PRELOAD"] = ":".join(x for x in (shim, env.get("LD_PRELOAD"))
+                                 if x)
+    # under ASan the preloaded shim comes before the ASan runtime
+    env["ASAN_OPTIONS"] = ":".join(
+        x for x in (env.get("ASAN_OPTIONS"), "verify_asan_link_order=0")
+        if x)
+    return env
+
+
 class Daemon:
     """tcpscope running in the background; always killed on exit."""
 

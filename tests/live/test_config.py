@@ -36,6 +36,8 @@ EVERY_KEY = [
     ("quiet", "yes", "true"),
     ("exit-timeout", "3s", "3s"),
     ("replay", "/dev/null", "/dev/null"),
+    ("metrics", "[::1]:9101", "[::1]:9101"),
+    ("control", "/run/tcpscope/control", "/run/tcpscope/control"),
 ]
 
 

@@ -9,27 +9,12 @@ poll. What the resolver answers at startup: a temporary failure
 failure, exit 1 with the resolver's message; a name that does not exist
 is bad input, exit 2. Needs TCPSCOPE_GAI_SHIM (set by meson).
 """
-import os
 import signal
 import socket
 
-from livelib import Daemon, Skip, check, main, names, require, run
+from livelib import Daemon, check, main, names, require, run, shim_env
 
 SMALL = ["--states", "listen"]
-
-
-def shim_env():
-    shim = os.environ.get("TCPSCOPE_GAI_SHIM")
-    if not shim or not os.path.exists(shim):
-        raise Skip("TCPSCOPE_GAI_SHIM is not set (run through meson test)")
-    env = dict(os.environ)
-    env["LD_PRELOAD"] = ":".join(x for x in (shim, env.get("LD_PRELOAD"))
-                                 if x)
-    # under ASan the preloaded shim comes before the ASan runtime
-    env["ASAN_OPTIONS"] = ":".join(
-        x for x in (env.get("ASAN_OPTIONS"), "verify_asan_link_order=0")
-        if x)
-    return env
 
 
 def check_signal_while_resolving(sig, env):
