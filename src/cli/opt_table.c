@@ -415,6 +415,12 @@ const struct ts_opt ts_opt_table[] = {
 	  "with --emit changes: sockets remembered (12 bytes each, twice); "
 	  "beyond, sockets are sent and counted, never lost",
 	  NULL, 0 },
+	{ "metrics-tcp", NULL, set_flag, FIELD(metrics_tcp), 0, 0, NULL, NULL,
+	  "false",
+	  "tcp_info aggregates in /metrics, by TCP state only: histograms "
+	  "of smoothed RTT, min RTT and cwnd, sockets, and totals of "
+	  "retransmitted segments and bytes",
+	  NULL, 0 },
 	{ "cgroup-path", NULL, set_flag, FIELD(cgroup_path), 0, 0, NULL, NULL,
 	  "false",
 	  "name the service owning each socket: the cgroup v2 path of its "

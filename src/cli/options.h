@@ -57,6 +57,7 @@ struct ts_options {
 	int quiet;
 	int cgroup_path;	 /* resolve cgroup ids to paths */
 	int emit_changes;	 /* --emit changes */
+	int metrics_tcp;	 /* tcp_info histograms in /metrics */
 	unsigned snapshot_every; /* ... every socket once every N polls */
 	unsigned emit_max;	 /* ... sockets its table holds */
 	int walk;	   /* TS_WALK_*: one dump for both families, or two */

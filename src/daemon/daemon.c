@@ -127,6 +127,15 @@ int ts_daemon_init(struct ts_daemon *d, const struct ts_options *opt)
 		}
 		d->fanout.changes = &d->changes;
 	}
+	if (opt->metrics_tcp) {
+		rc = ts_tcp_acc_init(&d->tcp);
+		if (rc < 0) {
+			fprintf(stderr, "tcpscope: --metrics-tcp: %s\n",
+				strerror(-rc));
+			return rc;
+		}
+		d->fanout.tcp = &d->tcp;
+	}
 	if (opt->cgroup_path) {
 		rc = cg_cache_init(&d->cg, ns_cgroup2_root());
 		if (rc < 0) /* no paths then, and says so: not fatal */
@@ -230,6 +239,9 @@ static void count_poll(struct ts_daemon *d, const struct poll_stats *st,
 	g[TS_G_SAMPLE] = d->opt->sample;
 	g[TS_G_ONE_WALK] = (uint64_t)d->one_walk;
 	g[TS_G_EMIT_CHANGES] = (uint64_t)d->opt->emit_changes;
+	g[TS_G_METRICS_TCP] = (uint64_t)d->opt->metrics_tcp;
+	if (d->opt->metrics_tcp)
+		d->totals.tcp = d->tcp.st;
 	g[TS_G_INTERVAL_MS] = interval_ms;
 	g[TS_G_NS_FAILED] = ns->failed;
 	copy_sinks(d, &d->totals);
@@ -446,5 +458,6 @@ void ts_daemon_release(struct ts_daemon *d)
 	ts_fanout_release(&d->fanout);
 	cg_cache_release(&d->cg);
 	ts_changes_release(&d->changes);
+	ts_tcp_acc_release(&d->tcp);
 	ts_metrics_release(&d->metrics);
 }

@@ -48,6 +48,7 @@ struct ts_daemon {
 	struct ts_metrics metrics;
 	struct cg_cache cg;
 	struct ts_changes changes;
+	struct ts_tcp_acc tcp;
 	struct ts_counters totals;  /* the main thread's own */
 	struct ts_counters printed; /* at the last summary line */
 	uint64_t poll_seq;

@@ -2,6 +2,7 @@
 #include "fanout.h"
 
 #include "../cgroup/cgpath.h"
+#include "../metrics/tcpstats.h"
 #include "changes.h"
 
 #include <linux/inet_diag.h>
@@ -44,6 +45,8 @@ static int in_sample(uint64_t cookie, unsigned n)
 void ts_fanout_record(struct ts_fanout *f, struct ts_record *rec,
 		      struct ring *ring)
 {
+	if (f->tcp) /* every socket dumped, before any selection */
+		ts_tcp_acc_add(f->tcp, rec);
 	if (!in_sample(rec->cookie, f->sample)) {
 		f->sampled_out++;
 		return;
@@ -72,6 +75,8 @@ void ts_fanout_poll_begin(struct ts_fanout *f, uint64_t seq)
 {
 	if (f->changes)
 		ts_changes_poll_begin(f->changes, seq);
+	if (f->tcp)
+		ts_tcp_acc_poll_begin(f->tcp);
 }
 
 void ts_fanout_flush(struct ts_fanout *f, struct ring *ring)

@@ -27,6 +27,7 @@
 struct ring;
 struct cg_cache;
 struct ts_changes;
+struct ts_tcp_acc;
 
 struct ts_fanout {
 	char hostname[256];
@@ -36,6 +37,7 @@ struct ts_fanout {
 	unsigned sample;	    /* --sample N: 1 in N sockets, by cookie */
 	struct cg_cache *cg;	    /* --cgroup-path: ids to paths, or NULL */
 	struct ts_changes *changes; /* --emit changes, or NULL: every one */
+	struct ts_tcp_acc *tcp;	    /* --metrics-tcp, or NULL */
 	uint64_t sampled_out; /* records not delivered: not in the sample */
 	pthread_mutex_t lock;
 };

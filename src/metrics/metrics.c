@@ -120,6 +120,7 @@ void ts_counters_delta(const struct ts_counters *now,
 	out->nsinks = now->nsinks;
 	for (unsigned i = 0; i < now->nsinks; i++)
 		sink_delta(&now->sinks[i], &before->sinks[i], &out->sinks[i]);
+	out->tcp = now->tcp; /* the last poll's, and totals */
 }
 
 static const char *const names[TS_C_COUNT] = {

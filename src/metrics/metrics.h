@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "../sink/sink.h"
+#include "tcpstats.h"
 
 #define TS_METRICS_MAX_SINKS 16
 
@@ -84,9 +85,12 @@ enum ts_gauge {
 	TS_G_URING,	     /* 1 when the io_uring engine is in use */
 	TS_G_SAMPLE,	     /* --sample N (1: every socket) */
 	TS_G_ONE_WALK,	     /* 1: one dump walks the hash for both families */
-	TS_G_EMIT_CHANGES,   /* 1 with --emit changes */
-	TS_G_INTERVAL_MS,    /* the interval in force (it may be changed) */
-	TS_G_NS_FAILED,	     /* namespaces that could not be opened */
+	TS_G_EMIT_CHANGES,
+	TS_G_METRICS_TCP,
+	/* 1 with --metrics-tcp: the tcp block is set */ /* 1 with --emit
+							    changes */
+	TS_G_INTERVAL_MS, /* the interval in force (it may be changed) */
+	TS_G_NS_FAILED,	  /* namespaces that could not be opened */
 	TS_G_COUNT
 };
 
@@ -108,6 +112,7 @@ struct ts_counters {
 	uint64_t h[TS_H_COUNT][TS_HIST_BUCKETS];
 	unsigned nsinks;
 	struct sink_stats sinks[TS_METRICS_MAX_SINKS];
+	struct ts_tcp_stats tcp; /* --metrics-tcp (TS_G_METRICS_TCP) */
 };
 
 /* What labels a destination's series: set once at startup. */

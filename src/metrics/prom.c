@@ -230,12 +230,87 @@ static void proc_metrics(struct ts_sb *b, const struct ts_proc *p)
 	one(b, "process_threads", "gauge", "Number of OS threads.", p->threads);
 }
 
+static const char *const state_names[TS_TCP_STATES] = {
+	"unknown",	"established",	  "syn-sent",  "syn-recv",
+	"fin-wait-1",	"fin-wait-2",	  "time-wait", "close",
+	"close-wait",	"last-ack",	  "listen",    "closing",
+	"new-syn-recv", "bound-inactive",
+};
+
+/* One histogram family over the states, scaled to its unit. */
+static void tcp_hist(struct ts_sb *b, const struct ts_tcp_stats *t, int h,
+		     const char *name, const char *help, const uint64_t *bounds,
+		     double scale)
+{
+	head(b, name, "histogram", help);
+	for (unsigned s = 0; s < TS_TCP_STATES; s++) {
+		unsigned long long n = 0;
+		if (!t->sockets[s])
+			continue;
+		for (unsigned i = 0; i < TS_TCP_BUCKETS; i++) {
+			n += t->h[h][s][i];
+			if (bounds[i] == UINT64_MAX)
+				ts_sb_printf(
+					b,
+					"%s_bucket{state=\"%s\",le=\"+Inf\"}"
+					" %llu\n",
+					name, state_names[s], n);
+			else
+				ts_sb_printf(b,
+					     "%s_bucket{state=\"%s\",le=\"%g\"}"
+					     " %llu\n",
+					     name, state_names[s],
+					     (double)bounds[i] * scale, n);
+		}
+		ts_sb_printf(b, "%s_sum{state=\"%s\"} %.6f\n", name,
+			     state_names[s], (double)t->sum[h][s] * scale);
+		ts_sb_printf(b, "%s_count{state=\"%s\"} %llu\n", name,
+			     state_names[s], n);
+	}
+}
+
+static void tcp_by_state(struct ts_sb *b, const char *name, const char *type,
+			 const char *help, const uint64_t *v)
+{
+	head(b, name, type, help);
+	for (unsigned s = 0; s < TS_TCP_STATES; s++)
+		if (v[s] || strcmp(type, "counter") == 0)
+			ts_sb_printf(b, "%s{state=\"%s\"} %llu\n", name,
+				     state_names[s], (unsigned long long)v[s]);
+}
+
+/* --metrics-tcp: the last poll's sockets, by state only. */
+static void tcp_metrics(struct ts_sb *b, const struct ts_tcp_stats *t)
+{
+	tcp_by_state(b, "tcpscope_tcp_sockets", "gauge",
+		     "Sockets of the last poll, by TCP state.", t->sockets);
+	tcp_hist(b, t, TS_TCP_SRTT, "tcpscope_tcp_srtt_seconds",
+		 "Smoothed RTT of the last poll's sockets.",
+		 ts_tcp_rtt_bounds_us, 1e-6);
+	tcp_hist(b, t, TS_TCP_MINRTT, "tcpscope_tcp_min_rtt_seconds",
+		 "Minimum RTT of the last poll's sockets.",
+		 ts_tcp_rtt_bounds_us, 1e-6);
+	tcp_hist(b, t, TS_TCP_CWND, "tcpscope_tcp_cwnd_packets",
+		 "Congestion window of the last poll's sockets.",
+		 ts_tcp_cwnd_bounds, 1);
+	tcp_by_state(b, "tcpscope_tcp_retransmitted_segments_total", "counter",
+		     "Segments retransmitted, added up from each poll's change "
+		     "for sockets seen in two polls.",
+		     t->retrans_segs);
+	tcp_by_state(b, "tcpscope_tcp_retransmitted_bytes_total", "counter",
+		     "Bytes retransmitted, added up from each poll's change "
+		     "for sockets seen in two polls.",
+		     t->retrans_bytes);
+}
+
 void ts_render_prom(struct ts_sb *b, const struct ts_counters *c,
 		    const struct ts_metrics_dest *dests,
 		    const struct ts_proc *proc)
 {
 	poll_metrics(b, c);
 	dest_metrics(b, c, dests);
+	if (c->g[TS_G_METRICS_TCP])
+		tcp_metrics(b, &c->tcp);
 	if (proc)
 		proc_metrics(b, proc);
 }
