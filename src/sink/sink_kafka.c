@@ -29,7 +29,8 @@
  * never mixes namespaces.
  * At exit (finish): what is queued has until the one exit deadline
  * (ts_stop_exit_left_ms; a second stop request cuts it), flushed in
- * slices of 100 ms; the rest is purged and counted as "exit".
+ * slices of 100 ms; the rest is purged and counted as "exit", and what
+ * was not said yet is said then, whatever the rate limit.
  * Thread-safety: one thread at a time (the fanout's lock); librdkafka's
  * callbacks run inside rd_kafka_poll/flush on that thread.
  */
@@ -100,6 +101,7 @@ struct kafka {
 	char last_error[256];
 	int new_error;
 	rd_kafka_resp_err_t last_failure; /* of a delivery or a produce */
+	enum sink_drop last_reason;	  /* what it was counted as */
 	struct sink_stats logged;	  /* the counters at the last line */
 };
 
@@ -362,11 +364,10 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
 	}
 	s->st.errors++;
 	k->last_failure = m->err;
-	sink_drop(s,
-		  m->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE
-			  ? SINK_DROP_OVERSIZE
-			  : SINK_DROP_FAILED,
-		  rows);
+	k->last_reason = m->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE
+				 ? SINK_DROP_OVERSIZE
+				 : SINK_DROP_FAILED;
+	sink_drop(s, k->last_reason, rows);
 }
 
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
@@ -423,12 +424,13 @@ static void produce_one(struct kafka *k, const struct batch_payload *p)
 		sink_drop(s, SINK_DROP_QUEUE_FULL, p->rows);
 		return;
 	case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
-		sink_drop(s, SINK_DROP_OVERSIZE, p->rows);
+		k->last_reason = SINK_DROP_OVERSIZE;
 		break;
 	default:
-		sink_drop(s, SINK_DROP_SEND_ERROR, p->rows);
+		k->last_reason = SINK_DROP_SEND_ERROR;
 		break;
 	}
+	sink_drop(s, k->last_reason, p->rows);
 	s->st.errors++;
 	k->last_failure = e;
 }
@@ -477,40 +479,53 @@ static int kafka_write(struct sink *s, const struct ts_record *r)
 	return 0;
 }
 
-/* At most every 10 s: the last error librdkafka reported, and what was
- * dropped since the last line, by reason. */
-static void report(struct kafka *k)
+/* "N record(s) dropped (N queue full, N failed: WHY, ...)": what was
+ * dropped since the last line, by reason; "" when nothing was. */
+static void lost_since(const struct kafka *k, char *buf, size_t n)
+{
+	const struct sink_stats *st = &k->s->st, *l = &k->logged;
+	size_t len;
+
+	buf[0] = '\0';
+	if (st->dropped == l->dropped)
+		return;
+	len = (size_t)snprintf(buf, n, "%llu record(s) dropped (",
+			       (unsigned long long)(st->dropped - l->dropped));
+	for (int r = 0, first = 1; r < SINK_DROP_COUNT && len < n; r++) {
+		uint64_t d = st->drop[r] - l->drop[r];
+		int why = k->last_failure && r == (int)k->last_reason;
+		if (!d)
+			continue;
+		len += (size_t)snprintf(
+			buf + len, n - len, "%s%llu %s%s%s", first ? "" : ", ",
+			(unsigned long long)d,
+			sink_drop_name((enum sink_drop)r), why ? ": " : "",
+			why ? rd_kafka_err2str(k->last_failure) : "");
+		first = 0;
+	}
+	if (len < n)
+		snprintf(buf + len, n - len, ")");
+}
+
+/* At most every 10 s (final: at exit, whatever the limit, and only for
+ * records dropped): the last error librdkafka reported, and what was
+ * dropped since the last line. */
+static void report(struct kafka *k, int final)
 {
 	struct sink *s = k->s;
-	const uint64_t *d = s->st.drop, *l = k->logged.drop;
-	char lost[320] = "";
+	char lost[320];
 
-	if (s->st.dropped != k->logged.dropped)
-		snprintf(
-			lost, sizeof(lost),
-			"%s%llu record(s) dropped (%llu queue full, %llu "
-			"failed, %llu oversize, %llu refused, %llu at "
-			"exit)%s%s",
-			k->new_error ? "; " : "",
-			(unsigned long long)(s->st.dropped - k->logged.dropped),
-			(unsigned long long)(d[SINK_DROP_QUEUE_FULL] -
-					     l[SINK_DROP_QUEUE_FULL]),
-			(unsigned long long)(d[SINK_DROP_FAILED] -
-					     l[SINK_DROP_FAILED]),
-			(unsigned long long)(d[SINK_DROP_OVERSIZE] -
-					     l[SINK_DROP_OVERSIZE]),
-			(unsigned long long)(d[SINK_DROP_SEND_ERROR] -
-					     l[SINK_DROP_SEND_ERROR]),
-			(unsigned long long)(d[SINK_DROP_EXIT] -
-					     l[SINK_DROP_EXIT]),
-			k->last_failure ? ", last: " : "",
-			k->last_failure ? rd_kafka_err2str(k->last_failure)
-					: "");
-	else if (!k->new_error)
+	lost_since(k, lost, sizeof(lost));
+	if (final && !lost[0])
 		return;
-	if (sink_log_limited(s, "%s%s; %llu record(s) queued",
-			     k->new_error ? k->last_error : "", lost,
-			     (unsigned long long)s->st.queued)) {
+	if (!lost[0] && !k->new_error)
+		return;
+	if (final)
+		s->last_log_ns = 0;
+	if (sink_log_limited(s, "%s%s%s; %llu record(s) queued",
+			     k->new_error && !final ? k->last_error : "",
+			     k->new_error && !final && lost[0] ? "; " : "",
+			     lost, (unsigned long long)s->st.queued)) {
 		k->logged = s->st;
 		k->new_error = 0;
 		k->last_failure = RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -530,12 +545,15 @@ static int kafka_open(struct sink *s, const struct sink_url *u, char *err,
 	if (!k)
 		return -ENOMEM;
 	memcpy(&c, u->cfg, sizeof(c));
-	rc = c.max_rows > 1 && !list
-		     ? sink_url_fail(u, err, errlen,
-				     "max_rows needs format=protobuf-list "
-				     "(json and protobuf: one record per "
-				     "message)")
-		     : conf_build(u, &c, &conf, err, errlen);
+	/* the format may come from --format, so this is checked here */
+	if (c.max_rows > 1 && !list) {
+		snprintf(err, errlen,
+			 "max_rows needs format=protobuf-list (json and "
+			 "protobuf: one record per message)");
+		rc = -EINVAL;
+	} else {
+		rc = conf_build(u, &c, &conf, err, errlen);
+	}
 	if (rc == 0) {
 		rd_kafka_conf_set_opaque(conf, k);
 		rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
@@ -580,7 +598,7 @@ static int kafka_flush(struct sink *s)
 
 	batch_flush(&k->b);
 	rd_kafka_poll(k->rk, 0);
-	report(k);
+	report(k, 0);
 	return s->st.dropped != dropped ? -EIO : 0;
 }
 
@@ -626,7 +644,7 @@ static int kafka_finish(struct sink *s)
 						    : KAFKA_SLICE_MS);
 	}
 	purge_all(k);
-	report(k);
+	report(k, 1); /* the last chance: said whatever the limit */
 	return 0;
 }
 

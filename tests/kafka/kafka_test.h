@@ -215,6 +215,61 @@ static inline long kt_check_all(enum sink_format fmt, const struct kt_msgs *m,
 	return rows;
 }
 
+static inline int kt_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* protobuf-list messages decoded with protobuf-c, without a reference:
+ * the rows, and in *dups the record_counters seen more than once; -1
+ * when a message does not decode. */
+static inline long kt_count_rows(const struct kt_msgs *m, long *dups)
+{
+	uint64_t *ctr = NULL;
+	size_t n = 0;
+
+	*dups = 0;
+	for (size_t i = 0; i < m->n; i++) {
+		const uint8_t *q = m->msg[i];
+		uint64_t len;
+		XtcpFlatRecord__V1__Envelope *env;
+		if (st_varint(&q, m->msg[i] + m->mlen[i], &len) < 0 ||
+		    !(env = xtcp_flat_record__v1__envelope__unpack(
+			      NULL, (size_t)len, q))) {
+			free(ctr);
+			return -1;
+		}
+		ctr = realloc(ctr, (n + env->n_row) * sizeof(*ctr));
+		for (size_t r = 0; r < env->n_row; r++)
+			ctr[n++] = env->row[r]->record_counter;
+		xtcp_flat_record__v1__envelope__free_unpacked(env, NULL);
+	}
+	if (n)
+		qsort(ctr, n, sizeof(*ctr), kt_cmp_u64);
+	for (size_t i = 1; i < n; i++)
+		*dups += ctr[i] == ctr[i - 1];
+	free(ctr);
+	return (long)n;
+}
+
+/* VmRSS of pid in KiB (0 when gone). */
+static inline unsigned long kt_rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	unsigned long kib = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %lu", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kib;
+}
+
 /* `protoc --decode` of every protobuf message, as the schema's reference
  * decoder: one Envelope made of them (Envelopes concatenated are one
  * Envelope with all their rows; records become its rows, field 10, byte
@@ -297,10 +352,12 @@ struct kt_counts {
 	unsigned long long drop[SINK_DROP_COUNT];
 };
 
-/* The counters in `line` for destination `url`; 0, or -1 when absent. */
+/* The counters in `line` for destination `url`; 0, or -1 when absent
+ * (*out untouched). */
 static inline int kt_parse(const char *line, const char *url,
-			   struct kt_counts *c)
+			   struct kt_counts *out)
 {
+	struct kt_counts cc, *c = &cc;
 	char pat[1024];
 	const char *p;
 	int n = 0;
@@ -326,6 +383,7 @@ static inline int kt_parse(const char *line, const char *url,
 			return -1;
 		p++;
 	}
+	*out = cc;
 	return 0;
 }
 
@@ -337,6 +395,7 @@ static inline int kt_last(const char *err_path, const char *url,
 	char line[8192];
 	int found = -1;
 
+	memset(c, 0, sizeof(*c));
 	while (f && fgets(line, sizeof(line), f))
 		if (kt_parse(line, url, c) == 0)
 			found = 0;
