@@ -81,6 +81,7 @@ struct kt_msgs {
 	size_t n;
 	const uint8_t **msg; /* into p */
 	size_t *mlen;
+	const char **meta; /* with kt_consume_keyed: "PARTITION KEY" */
 };
 
 /* kcat -C ... -f FMT -o beginning -e: every message of the topic, to
@@ -112,8 +113,10 @@ static inline int kt_kcat(const struct kt_broker *b, const char *topic,
 	return st_wait(pid, 60000);
 }
 
-static inline void kt_consume(const struct kt_broker *b, const char *topic,
-			      const char *dir, struct kt_msgs *m)
+/* Every message of the topic, each as kcat's 4-byte length + value;
+ * keyed: followed by "PARTITION KEY\n" (m->meta, NUL-terminated). */
+static inline void kt_consume_fmt(const struct kt_broker *b, const char *topic,
+				  const char *dir, struct kt_msgs *m, int keyed)
 {
 	char path[256];
 	struct st_buf buf = { 0 };
@@ -123,7 +126,7 @@ static inline void kt_consume(const struct kt_broker *b, const char *topic,
 
 	memset(m, 0, sizeof(*m));
 	snprintf(path, sizeof(path), "%s/consumed", dir);
-	CHECK_EQ(kt_kcat(b, topic, "%R%s", path), 0);
+	CHECK_EQ(kt_kcat(b, topic, keyed ? "%R%s%p %k\n" : "%R%s", path), 0);
 	f = fopen(path, "r");
 	while (f && (n = fread(tmp, 1, sizeof(tmp), f)) > 0)
 		st_buf_add(&buf, tmp, n);
@@ -135,15 +138,31 @@ static inline void kt_consume(const struct kt_broker *b, const char *topic,
 		size_t l = (size_t)m->p[off] << 24 |
 			   (size_t)m->p[off + 1] << 16 |
 			   (size_t)m->p[off + 2] << 8 | m->p[off + 3];
+		uint8_t *nl = NULL;
 		if (off + 4 + l > m->len)
+			break;
+		if (keyed && !(nl = memchr(m->p + off + 4 + l, '\n',
+					   m->len - off - 4 - l)))
 			break;
 		m->msg = realloc(m->msg, (m->n + 1) * sizeof(*m->msg));
 		m->mlen = realloc(m->mlen, (m->n + 1) * sizeof(*m->mlen));
+		m->meta = realloc(m->meta, (m->n + 1) * sizeof(*m->meta));
 		m->msg[m->n] = m->p + off + 4;
-		m->mlen[m->n++] = l;
+		m->mlen[m->n] = l;
+		m->meta[m->n++] = nl ? (const char *)m->p + off + 4 + l : "";
 		off += 4 + l;
+		if (nl) {
+			*nl = '\0';
+			off = (size_t)(nl + 1 - m->p);
+		}
 	}
 	CHECK_EQ(off, m->len); /* kcat's framing, whole */
+}
+
+static inline void kt_consume(const struct kt_broker *b, const char *topic,
+			      const char *dir, struct kt_msgs *m)
+{
+	kt_consume_fmt(b, topic, dir, m, 0);
 }
 
 static inline void kt_msgs_free(struct kt_msgs *m)
@@ -151,6 +170,7 @@ static inline void kt_msgs_free(struct kt_msgs *m)
 	free(m->p);
 	free(m->msg);
 	free(m->mlen);
+	free(m->meta);
 }
 
 /* --- the messages ---------------------------------------------------- */
