@@ -320,6 +320,7 @@ const struct ts_opt ts_opt_table[] = {
 	  "  file:PATH (append; created 0600; reopened on SIGHUP),\n"
 	  "  udp://HOST:PORT (HOST: name, IPv4, [IPv6]),\n"
 	  "  unix:PATH (stream), unixgram:PATH (datagram)\n"
+	  "  kafka://HOST:PORT[,HOST:PORT...]/TOPIC (librdkafka; &compression=, key=, acks=, queue_bytes=, timeout_ms=, kafka.PROPERTY=)\n"
 	  "options: URL?format=FMT&max_bytes=N&max_rows=N&wait_ms=N "
 	  "(&buffer=N for unix:, &mode=0640&follow=1 for file:); "
 	  "max_bytes bounds a datagram/frame (udp: 65507, unixgram: the "
