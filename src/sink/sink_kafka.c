@@ -12,8 +12,10 @@
  * Counts: st.queued while librdkafka holds a message; then st.records
  * when the broker acknowledged it, or a drop: "failed" (its message
  * timeout ran out, or the broker refused it), "oversize" (too large for
- * the broker), "exit" (purged at exit). A message the queue cannot take
- * (queue.buffering.max.kbytes, from queue_bytes) is dropped at once as
+ * the broker), "exit" (purged at exit); one that failed while in flight
+ * may still have reached the broker (Kafka cannot tell): it is counted as
+ * dropped, and the line said names how many were. A message the queue cannot
+ * take (queue.buffering.max.kbytes, from queue_bytes) is dropped at once as
  * "queue full", after one serving of the delivery reports (which frees the
  * room of the messages settled): the poll thread never blocks and never
  * retries in a loop. Reports and librdkafka's errors are served on the
@@ -103,6 +105,9 @@ struct kafka {
 	rd_kafka_resp_err_t last_failure; /* of a delivery or a produce */
 	enum sink_drop last_reason;	  /* what it was counted as */
 	struct sink_stats logged;	  /* the counters at the last line */
+	/* of the records dropped since: in flight when they failed, so the
+	 * broker may have them after all (said, not counted as sent) */
+	uint64_t maybe_persisted;
 };
 
 static const char *const compressions[] = { "none", "gzip", "snappy",
@@ -364,6 +369,9 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
 	}
 	s->st.errors++;
 	k->last_failure = m->err;
+	if (rd_kafka_message_status(m) ==
+	    RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED)
+		k->maybe_persisted += rows;
 	k->last_reason = m->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE
 				 ? SINK_DROP_OVERSIZE
 				 : SINK_DROP_FAILED;
@@ -503,6 +511,11 @@ static void lost_since(const struct kafka *k, char *buf, size_t n)
 			why ? rd_kafka_err2str(k->last_failure) : "");
 		first = 0;
 	}
+	if (len < n && k->maybe_persisted)
+		len += (size_t)snprintf(buf + len, n - len,
+					"; %llu of them were in flight: the "
+					"broker may have them",
+					(unsigned long long)k->maybe_persisted);
 	if (len < n)
 		snprintf(buf + len, n - len, ")");
 }
@@ -529,6 +542,7 @@ static void report(struct kafka *k, int final)
 		k->logged = s->st;
 		k->new_error = 0;
 		k->last_failure = RD_KAFKA_RESP_ERR_NO_ERROR;
+		k->maybe_persisted = 0;
 	}
 }
 
