@@ -258,7 +258,7 @@ static int conf_build(const struct sink_url *u, struct kafka_cfg *c,
 		      rd_kafka_conf_t **out, char *err, size_t errlen)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	char v[32];
+	char v[32] = "0";
 	size_t vlen = sizeof(v);
 	unsigned long limit;
 	int rc;
@@ -266,11 +266,16 @@ static int conf_build(const struct sink_url *u, struct kafka_cfg *c,
 	if (!conf)
 		return -ENOMEM;
 	rc = conf_props(u, c, conf, err, errlen);
-	if (rc == 0 &&
-	    rd_kafka_conf_get(conf, "message.max.bytes", v, &vlen) ==
-		    RD_KAFKA_CONF_OK &&
-	    (limit = strtoul(v, NULL, 10)) > KAFKA_MSG_ROOM) {
-		limit -= KAFKA_MSG_ROOM;
+	if (rc == 0)
+		(void)rd_kafka_conf_get(conf, "message.max.bytes", v, &vlen);
+	limit = strtoul(v, NULL, 10);
+	limit = limit > KAFKA_MSG_ROOM + 64 ? limit - KAFKA_MSG_ROOM : 0;
+	if (rc == 0 && !limit)
+		rc = sink_url_fail(u, err, errlen,
+				   "kafka.message.max.bytes %s leaves no room "
+				   "for a message",
+				   v);
+	if (rc == 0) {
 		if (!c->max_bytes)
 			c->max_bytes = KAFKA_MAX_BYTES < limit
 					       ? KAFKA_MAX_BYTES
@@ -621,17 +626,15 @@ static uint64_t now_ms(void)
 	return ts_now_ns(CLOCK_MONOTONIC) / 1000000ull;
 }
 
-/* Purges what librdkafka still holds; its reports count it as "exit".
- * Anything not reported then (none is expected) is counted the same. */
+/* Purges what librdkafka still holds; its reports count it as "exit"
+ * (what would not be reported within 100 ms stays counted as queued). */
 static void purge_all(struct kafka *k)
 {
 	rd_kafka_purge(k->rk,
 		       RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-	rd_kafka_poll(k->rk, 0);
-	if (k->s->st.queued) {
-		sink_drop(k->s, SINK_DROP_EXIT, k->s->st.queued);
-		k->s->st.queued = 0;
-	}
+	/* their reports are queued by now: served here (bounded) */
+	for (int i = 0; i < 10 && k->s->st.queued; i++)
+		rd_kafka_poll(k->rk, i ? 10 : 0);
 }
 
 /* At exit: what is queued has until the exit deadline (a second stop

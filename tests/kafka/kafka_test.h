@@ -455,6 +455,32 @@ static inline int kt_accounted(const char *err_path, const char *url)
 	return bad;
 }
 
+/* Poll lines whose "sent" lags more than one poll: fewer than the records
+ * written up to the poll before (the delivery reports of a poll are served
+ * by the next one at the latest). */
+static inline int kt_lagging(const char *err_path, const char *url)
+{
+	FILE *f = fopen(err_path, "r");
+	char line[8192];
+	unsigned long long before = 0, written = 0, k;
+	int bad = 0;
+	struct kt_counts c;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "tcpscope: poll %*u: %llu sockets", &k) != 1 ||
+		    kt_parse(line, url, &c) < 0)
+			continue;
+		if (c.sent + c.dropped < before && bad++ < 3)
+			fprintf(stderr,
+				"lags: %llu sent + %llu dropped < %llu: %s",
+				c.sent, c.dropped, before, line);
+		before = written += k;
+	}
+	if (f)
+		fclose(f);
+	return bad;
+}
+
 /* Lines of err_path that name url and are not summary lines: what the
  * destination said. */
 static inline int kt_said(const char *err_path, const char *url,

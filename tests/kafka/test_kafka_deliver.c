@@ -13,7 +13,8 @@
  *  - the rows consumed equal the records the summary line counted as
  *    sent, which are every record written: the exit with a healthy broker
  *    delivers everything (the "at exit" line: 0 queued, 0 dropped), and
- *    each summary line adds up (sent + dropped + queued = written);
+ *    each summary line adds up (sent + dropped + queued = written) and
+ *    is current within one poll (the previous poll's records settled);
  *  - the codec is applied: the bytes through the sandbox's loopback while
  *    tcpscope runs (the produce requests and their answers) are fewer
  *    than the payloads' with a codec, not without, and each codec's
@@ -100,6 +101,7 @@ static void run(const char *bin, const struct dcase *k)
 		CHECK(d > 0.15 * lz4_wire || d < -0.15 * lz4_wire);
 	}
 	CHECK_EQ(kt_accounted(td.epath, url), 0);
+	CHECK_EQ(kt_lagging(td.epath, url), 0);
 	CHECK_EQ(kt_said(td.epath, url, NULL), 0); /* nothing went wrong */
 	kt_msgs_free(&m);
 	st_set_free(&ref);
