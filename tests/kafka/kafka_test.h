@@ -426,59 +426,48 @@ static inline int kt_last(const char *err_path, const char *url,
 
 /* Every summary line of err_path: sent + dropped + queued equals the
  * records written so far (the sum of the polls' sockets, or at exit the
- * total). Returns the lines that do not add up (printed). */
-static inline int kt_accounted(const char *err_path, const char *url)
+ * total). Returns the lines that do not add up; *lagging (may be NULL)
+ * gets the poll lines whose sent + dropped is short of what was written
+ * up to the poll before (each poll's delivery reports are served by the
+ * next one at the latest). The first few are printed. */
+static inline int kt_accounted_lag(const char *err_path, const char *url,
+				   int *lagging)
 {
 	FILE *f = fopen(err_path, "r");
 	char line[8192];
-	unsigned long long written = 0, k;
-	int bad = 0;
+	unsigned long long written = 0, before = 0, k;
+	int bad = 0, lag = 0, poll;
 	struct kt_counts c;
 
 	while (f && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "tcpscope: poll %*u: %llu sockets", &k) == 1)
+		poll = sscanf(line, "tcpscope: poll %*u: %llu sockets", &k) ==
+		       1;
+		if (poll)
 			written += k;
 		if (kt_parse(line, url, &c) < 0)
 			continue;
-		if (c.sent + c.dropped + c.queued != written) {
-			if (bad++ < 3)
-				fprintf(stderr,
-					"not accounted: %llu sent + %llu "
-					"dropped + %llu queued != %llu "
-					"written: %s",
-					c.sent, c.dropped, c.queued, written,
-					line);
-		}
-	}
-	if (f)
-		fclose(f);
-	return bad;
-}
-
-/* Poll lines whose "sent" lags more than one poll: fewer than the records
- * written up to the poll before (the delivery reports of a poll are served
- * by the next one at the latest). */
-static inline int kt_lagging(const char *err_path, const char *url)
-{
-	FILE *f = fopen(err_path, "r");
-	char line[8192];
-	unsigned long long before = 0, written = 0, k;
-	int bad = 0;
-	struct kt_counts c;
-
-	while (f && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "tcpscope: poll %*u: %llu sockets", &k) != 1 ||
-		    kt_parse(line, url, &c) < 0)
-			continue;
-		if (c.sent + c.dropped < before && bad++ < 3)
+		if (c.sent + c.dropped + c.queued != written && bad++ < 3)
+			fprintf(stderr,
+				"not accounted: %llu sent + %llu dropped + "
+				"%llu queued != %llu written: %s",
+				c.sent, c.dropped, c.queued, written, line);
+		if (poll && c.sent + c.dropped < before && lag++ < 3)
 			fprintf(stderr,
 				"lags: %llu sent + %llu dropped < %llu: %s",
 				c.sent, c.dropped, before, line);
-		before = written += k;
+		if (poll)
+			before = written;
 	}
 	if (f)
 		fclose(f);
+	if (lagging)
+		*lagging = lag;
 	return bad;
+}
+
+static inline int kt_accounted(const char *err_path, const char *url)
+{
+	return kt_accounted_lag(err_path, url, NULL);
 }
 
 /* Lines of err_path that name url and are not summary lines: what the
