@@ -563,6 +563,7 @@ static int kafka_open(struct sink *s, const struct sink_url *u, char *err,
 
 	if (!k)
 		return -ENOMEM;
+	k->s = s;
 	memcpy(&c, u->cfg, sizeof(c));
 	/* the format may come from --format, so this is checked here */
 	if (c.max_rows > 1 && !list) {
@@ -602,7 +603,6 @@ static int kafka_open(struct sink *s, const struct sink_url *u, char *err,
 		free(k);
 		return rc;
 	}
-	k->s = s;
 	k->key_mode = c.key;
 	k->strip_nl = s->format == SINK_FMT_JSON;
 	s->priv = k;
