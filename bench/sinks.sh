@@ -14,12 +14,19 @@
 #   unix-pbl     --dest unix:PATH                      (stream; receiver: python)
 #   ugram-pbl    --dest unixgram:PATH                  (datagram; receiver: python)
 #   redis-pbl    --dest redis://127.0.0.1:P/bench      (XADD; a redis-server of its own)
+#   kafka-CODEC  --dest kafka://BOOT/bench?compression=CODEC (broker: librdkafka's
+#                mock cluster, tests/kafka/mock_broker, another process)
 # and prints us per record (user, sys, total), the ratio to the floor, and
 # "added": (row - null) / floor, what formatting and sending add to the CPU
 # of the raw dump (target for udp-pbl: <= 25%).
 #
 # Environment: BUILD=build-h5, SIZES="20000 100000", ROUNDS=2,
-#   POLLS=K (default 2e6/sockets, 10..200), V6_SHARE=20.
+#   POLLS=K (default 2e6/sockets, 10..200), V6_SHARE=20,
+#   KAFKA_CODECS="none lz4 zstd gzip snappy" ("" leaves Kafka out).
+# Kafka rows also print the bytes on the wire per record: what crossed
+# the namespace's loopback while the row ran (produce requests and their
+# answers, TCP/IP headers included), and the records sent and dropped
+# (their summary lines are kept, without --quiet).
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -105,6 +112,24 @@ if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then
 else
 	echo "sinks.sh: no redis-server/redis-cli (Debian: redis-server): no redis row" >&2
 fi
+# Kafka: the broker is librdkafka's mock cluster (it keeps the last 5 MB
+# of a partition), in a process of its own: its CPU is not counted.
+mock=$build/tests/kafka/mock_broker
+if [ -n "${KAFKA_CODECS-none lz4 zstd gzip snappy}" ] && [ -x "$mock" ]; then
+	mkfifo "$out/mock.in"
+	"$mock" bench 1 <"$out/mock.in" >"$out/mock.out" 2>&1 &
+	pids+=($!)
+	exec {mock_in}>"$out/mock.in" # its EOF (our exit) ends it
+	for _ in $(seq 50); do [ -s "$out/mock.out" ] && break; sleep 0.1; done
+	boot=$(sed -n 's/^bootstrap //p' "$out/mock.out")
+	[ -n "$boot" ] || { echo "sinks.sh: mock_broker did not start" >&2; exit 1; }
+	for c in ${KAFKA_CODECS-none lz4 zstd gzip snappy}; do
+		configs+=("kafka-$c|kafka://$boot/bench?compression=$c")
+	done
+elif [ -n "${KAFKA_CODECS-x}" ]; then
+	echo "sinks.sh: $mock missing (librdkafka-dev; ninja -C $build): no Kafka rows" >&2
+fi
+lo_bytes() { awk '$1 == "lo:" { print $2 }' /proc/net/dev; }
 
 measure() { # NAME ROUND CMD...
 	local name=$1 r=$2
@@ -136,8 +161,11 @@ for n in $sizes; do
 	for ((r = 1; r <= rounds; r++)); do
 		measure floor "$r" "$bin/floor" --count "$k"
 		for c in "${configs[@]}"; do
+			q=--quiet lo=$(lo_bytes)
+			case $c in kafka-*) q= ;; esac
 			measure "${c%%|*}" "$r" "$tcpscope" --count "$k" --interval 1ms \
-				--quiet --netns host --dest "${c#*|}"
+				$q --netns host --dest "${c#*|}"
+			case $c in kafka-*) echo $(($(lo_bytes) - lo)) >"$out/${c%%|*}.wire" ;; esac
 		done
 	done
 	stop_loadgen
@@ -153,5 +181,14 @@ for n in $sizes; do
 			add = (name == "floor" || name == "null") ? "-" : sprintf("%.1f%%", 100 * (t - nl) / f);
 			printf "%8d %6d  %-10s %9.3f %9.3f %9.3f %6.2fx %7s\n",
 				s, k, name, u / d, y / d, t / d, t / f, add }'
+	done
+	for name in "${configs[@]%%|*}"; do # the last round's wire and counts
+		[ -s "$out/$name.wire" ] || continue
+		last=$(grep -o 'kafka://[^;]*' "$out/$name.err" | tail -1)
+		awk -v s="$s" -v k="$k" -v name="$name" -v w="$(cat "$out/$name.wire")" \
+			-v sent="$(echo "$last" | sed -n 's/.*: \([0-9]*\) sent.*/\1/p')" \
+			-v drop="$(echo "$last" | sed -n 's/.* \([0-9]*\) dropped.*/\1/p')" \
+			'BEGIN { printf "%8d %6d  %-10s wire %7.1f B/record; %s sent, %s dropped\n",
+				s, k, name, w / (s * k), sent, drop }'
 	done
 done

@@ -4,8 +4,8 @@
 #   scripts/deps.sh test    - to build and run every test suite
 set -euo pipefail
 
-build_pkgs=(meson ninja-build gcc pkg-config libc6-dev liburing-dev libinih-dev libhiredis-dev libmicrohttpd-dev)
-test_pkgs=(python3 iproute2 clang libclang-rt-14-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler strace redis-server prometheus curl)
+build_pkgs=(meson ninja-build gcc pkg-config libc6-dev liburing-dev libinih-dev libhiredis-dev libmicrohttpd-dev librdkafka-dev)
+test_pkgs=(python3 iproute2 clang libclang-rt-14-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler strace redis-server prometheus curl kcat)
 
 case "${1:-build}" in
 build) want=("${build_pkgs[@]}") ;;

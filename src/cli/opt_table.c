@@ -392,6 +392,8 @@ const struct ts_opt ts_opt_table[] = {
 	  "  unix:PATH (stream), unixgram:PATH (datagram)\n"
 	  "  redis://[:PASS@]HOST:PORT/KEY, valkey://... (&mode=xadd|"
 	  "publish&maxlen=N&buffer=N)\n"
+	  "  kafka://HOST:PORT[,...]/TOPIC (librdkafka; &compression=, key=, "
+	  "acks=, queue_bytes=, timeout_ms=, kafka.PROPERTY=)\n"
 	  "options: URL?format=FMT&max_bytes=N&max_rows=N&wait_ms=N "
 	  "(&buffer=N for unix:, &mode=0640&follow=1 for file:); "
 	  "max_bytes bounds a datagram/frame (udp: 65507, unixgram: the "

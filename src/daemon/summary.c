@@ -13,6 +13,16 @@ void ts_summary_sinks(FILE *f, struct sink *const *sinks,
 			(unsigned long long)st[i].dropped,
 			(unsigned long long)st[i].drop[SINK_DROP_OVERSIZE],
 			(unsigned long long)st[i].errors);
+		/* a library's queue: what it holds, and every drop reason */
+		if (sinks[i]->ops->flags & SINK_F_OWN_IO) {
+			fprintf(f, ", %llu queued (dropped:",
+				(unsigned long long)st[i].queued);
+			for (int r = 0; r < SINK_DROP_COUNT; r++)
+				fprintf(f, "%s %llu %s", r ? "," : "",
+					(unsigned long long)st[i].drop[r],
+					sink_drop_name((enum sink_drop)r));
+			fputc(')', f);
+		}
 	}
 	fputc('\n', f);
 }

@@ -23,7 +23,9 @@ void ts_summary_poll(FILE *f, const struct ts_counters *delta,
 		     const struct ts_counters *now, const char *const *notes,
 		     unsigned nnotes, struct sink *const *sinks);
 /* "; URL: N sent, N dropped (N oversize), N errors" per destination,
- * from st (totals or a delta), then the newline. */
+ * from st (totals or a delta), then the newline; a destination whose
+ * library owns its I/O (SINK_F_OWN_IO) adds ", N queued (dropped: N
+ * oversize, N slow, ..., N exit)", every drop reason. */
 void ts_summary_sinks(FILE *f, struct sink *const *sinks,
 		      const struct sink_stats *st, unsigned n);
 

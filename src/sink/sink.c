@@ -23,6 +23,7 @@ static const struct sink_ops *const registry[] = {
 	&sink_udp_ops,	  &sink_unixgram_ops, &sink_unix_ops,
 	&sink_redis_ops,
 	&sink_valkey_ops,
+	&sink_kafka_ops,
 };
 /* clang-format on */
 

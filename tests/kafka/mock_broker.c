@@ -6,7 +6,9 @@
  * Usage: mock_broker TOPIC [PARTITIONS]
  * Prints "bootstrap HOST:PORT" once the cluster listens, then reads
  * commands from stdin, one per line: "down" (every broker disconnects
- * and refuses connections), "up", "quit". End of stdin quits too, so a
+ * and refuses connections), "up", "error CODE N" (the next N Produce
+ * requests fail with the Kafka error CODE, e.g. 10, message too large),
+ * "quit". Each command is answered "ok". End of stdin quits too, so a
  * test that dies takes its broker with it.
  */
 #include <stdio.h>
@@ -15,6 +17,20 @@
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+
+/* "CODE N": the next N Produce requests fail with CODE. */
+static void push_errors(rd_kafka_mock_cluster_t *mc, const char *arg)
+{
+	rd_kafka_resp_err_t errs[64];
+	int code = 0, n = 0;
+
+	if (sscanf(arg, "%d %d", &code, &n) != 2 || n < 1 || n > 64)
+		return;
+	for (int i = 0; i < n; i++)
+		errs[i] = (rd_kafka_resp_err_t)code;
+	rd_kafka_mock_push_request_errors_array(mc, 0 /* Produce */, (size_t)n,
+						errs);
+}
 
 int main(int argc, char **argv)
 {
@@ -52,6 +68,8 @@ int main(int argc, char **argv)
 			rd_kafka_mock_broker_set_down(mc, -1);
 		else if (strncmp(line, "up", 2) == 0)
 			rd_kafka_mock_broker_set_up(mc, -1);
+		else if (strncmp(line, "error ", 6) == 0)
+			push_errors(mc, line + 6);
 		else if (strncmp(line, "quit", 4) == 0)
 			break;
 		printf("ok\n");

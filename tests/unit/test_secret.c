@@ -29,6 +29,16 @@ int main(void)
 	masks("stdout", "stdout");
 	/* the last '@' ends the userinfo (a password may hold one) */
 	masks("redis://u:p@ss@h:1/k", "redis://u:***@h:1/k");
+	/* credentials among the options (a library's properties) */
+	masks("kafka://h:9092/t?kafka.sasl.password=pw&compression=lz4",
+	      "kafka://h:9092/t?kafka.sasl.password=***&compression=lz4");
+	masks("kafka://h:1/t?kafka.ssl.key.pem=K&kafka.sasl.oauthbearer.config="
+	      "a=b&kafka.sasl.oauthbearer.client.secret=s#f",
+	      "kafka://h:1/t?kafka.ssl.key.pem=***&kafka.sasl.oauthbearer."
+	      "config=***&kafka.sasl.oauthbearer.client.secret=***#f");
+	masks("nats://u:p@h:1/s?token=t&x=1",
+	      "nats://u:***@h:1/s?token=***&x=1");
+	masks("file:/tmp/x?mode=0640", "file:/tmp/x?mode=0640");
 	char small[8];
 	ts_mask_url("redis://:secret@h:1/k", small, sizeof(small));
 	CHECK(strlen(small) == 7 && strstr(small, "secret") == NULL);
