@@ -101,6 +101,10 @@ def traced_run(binary, d, engine, notify):
     trace = os.path.join(d, 'trace.%s' % engine)
     caps = unit_caps('AmbientCapabilities')
     env = dict(os.environ, NOTIFY_SOCKET=notify, WATCHDOG_USEC='200000')
+    # a sanitized build: LeakSanitizer cannot work under ptrace
+    env['ASAN_OPTIONS'] = ':'.join(
+        [o for o in env.get('ASAN_OPTIONS', '').split(':') if o and
+         not o.startswith('detect_leaks=')] + ['detect_leaks=0'])
     env.pop('WATCHDOG_PID', None)
     with step('tcpscope --io-engine %s as the unit, under strace' % engine):
         r = subprocess.run(setpriv(caps, unit_caps('CapabilityBoundingSet'))
