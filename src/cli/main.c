@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../daemon/daemon.h"
+#include "../service/caps.h"
 #include "../util/stop.h"
 #include "options.h"
 
@@ -67,6 +68,12 @@ int main(int argc, char **argv)
 	if (rc != 0) {
 		ts_options_release(&opt);
 		return rc > 0 ? 0 : 2;
+	}
+	/* before any thread or destination: every thread gets the same,
+	 * reduced sets, and files are opened as they will be reopened */
+	if (ts_caps_drop(stderr) < 0) {
+		ts_options_release(&opt);
+		return 1;
 	}
 	rc = ts_daemon_init(&d, &opt);
 	/* a bad destination URL is a usage error */

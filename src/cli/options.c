@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../netlink/nl_request.h"
+#include "../service/caps.h"
 #include "../util/list.h"
 #include "../util/secret.h"
 #include "opt_table.h"
@@ -372,6 +373,26 @@ static void print_limits(const struct ts_opt *d, FILE *out)
 		fprintf(out, "%*s(%s)\n", HELP_COL, "", line);
 }
 
+/* What each kept capability is for and what is lost without it: the
+ * text of the one table caps.c drops by (service/caps.h). */
+static void print_caps(FILE *out)
+{
+	fputs("\nCapabilities: of those it is given (as root, or by its "
+	      "systemd unit),\ntcpscope keeps only these and drops every "
+	      "other one at startup:\n",
+	      out);
+	for (unsigned i = 0; i < TS_CAPS_KEPT; i++) {
+		const struct ts_cap_use *c = &ts_caps_kept[i];
+		char h[512];
+		int n = snprintf(h, sizeof(h), "%s; without it, %s", c->used,
+				 c->without);
+
+		fprintf(out, "  %-*s", HELP_COL - 2, c->name);
+		print_wrapped(h, n < (int)sizeof(h) ? (size_t)n : sizeof(h) - 1,
+			      1, out);
+	}
+}
+
 static void print_help(FILE *out)
 {
 	fputs("Usage: tcpscope [OPTIONS]\n"
@@ -404,6 +425,7 @@ static void print_help(FILE *out)
 		}
 		print_limits(d, out);
 	}
+	print_caps(out);
 	fputs("\nExit status: 0 success, 1 runtime failure (a poll failed, "
 	      "or a\ndestination could not be reached at startup), 2 invalid "
 	      "usage.\nSee tcpscope(8).\n",

@@ -11,6 +11,7 @@
 #include "../netlink/nl_sock.h"
 #include "../http/http.h"
 #include "../pcap/replay.h"
+#include "../service/notify.h"
 #include "../util/stop.h"
 #include "../util/timeutil.h"
 #include "summary.h"
@@ -299,9 +300,13 @@ static int poll_loop(struct ts_daemon *d)
 	const struct ts_options *o = d->opt;
 	int rc = ts_loop_set_interval(&d->loop, o->interval_ms);
 
+	if (rc == 0) /* under systemd with WatchdogSec= only */
+		rc = ts_loop_set_watchdog(&d->loop, ts_notify_watchdog_ms());
 	ts_stop_read_signals(); /* a SIGTERM during startup: no poll */
-	if (rc == 0 && !ts_stop_requested())
+	if (rc == 0 && !ts_stop_requested()) {
 		poll_once(d);
+		ts_notify_ready(); /* Type=notify: active once it has polled */
+	}
 	while (rc == 0 && (o->count == 0 || d->poll_seq < o->count) &&
 	       !ts_daemon_reader_gone(d)) {
 		enum ts_event ev;
@@ -315,6 +320,8 @@ static int poll_loop(struct ts_daemon *d)
 					     ts_loop_interval_ms(&d->loop));
 		else if (ev == TS_EV_POLL || ev == TS_EV_TICK)
 			poll_once(d);
+		else if (ev == TS_EV_WATCHDOG)
+			ts_notify_watchdog();
 	}
 	if (rc < 0)
 		fprintf(stderr, "tcpscope: event loop: %s\n", strerror(-rc));
@@ -439,6 +446,7 @@ int ts_daemon_run(struct ts_daemon *d)
 {
 	int rc = d->opt->replay ? run_replay(d) : run_polls(d);
 
+	ts_notify_stopping();
 	finish_sinks(d);
 	return rc;
 }

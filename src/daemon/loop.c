@@ -10,14 +10,22 @@
 
 #include "../util/stop.h"
 
-int ts_loop_set_interval(struct ts_loop *l, uint64_t interval_ms)
+/* A timer due every ms, the first in ms. */
+static struct itimerspec every_ms(uint64_t ms)
 {
 	struct itimerspec its = {
-		.it_interval = { (time_t)(interval_ms / 1000),
-				 (long)(interval_ms % 1000) * 1000000 },
+		.it_interval = { (time_t)(ms / 1000),
+				 (long)(ms % 1000) * 1000000 },
 	};
 
 	its.it_value = its.it_interval;
+	return its;
+}
+
+int ts_loop_set_interval(struct ts_loop *l, uint64_t interval_ms)
+{
+	struct itimerspec its = every_ms(interval_ms);
+
 	if (timerfd_settime(l->tfd, 0, &its, NULL) < 0)
 		return -errno;
 	l->interval_ms = interval_ms;
@@ -36,6 +44,27 @@ static int watch(struct ts_loop *l, int fd)
 	return fd < 0 || epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) == 0
 		       ? 0
 		       : -errno;
+}
+
+int ts_loop_set_watchdog(struct ts_loop *l, uint64_t period_ms)
+{
+	struct itimerspec its = every_ms(period_ms);
+
+	/* made only when wanted: a run without a watchdog keeps its fds */
+	if (l->wfd <= 0 && period_ms) {
+		int fd = timerfd_create(CLOCK_MONOTONIC,
+					TFD_CLOEXEC | TFD_NONBLOCK);
+		int rc = fd < 0 ? -errno : watch(l, fd);
+		if (rc < 0) {
+			if (fd >= 0)
+				close(fd);
+			return rc;
+		}
+		l->wfd = fd;
+	}
+	if (l->wfd > 0 && timerfd_settime(l->wfd, 0, &its, NULL) < 0)
+		return -errno;
+	return 0;
 }
 
 int ts_loop_init(struct ts_loop *l, uint64_t interval_ms)
@@ -70,7 +99,9 @@ void ts_loop_release(struct ts_loop *l)
 		close(l->tfd);
 	if (l->efd > 0)
 		close(l->efd);
-	l->epfd = l->tfd = l->efd = -1;
+	if (l->wfd > 0)
+		close(l->wfd);
+	l->epfd = l->tfd = l->efd = l->wfd = -1;
 	pthread_mutex_destroy(&l->lock);
 }
 
@@ -181,6 +212,10 @@ int ts_loop_wait(struct ts_loop *l, enum ts_event *ev)
 		}
 		if (ts_stop_take_reopen()) {
 			*ev = TS_EV_REOPEN;
+			return 0;
+		}
+		if (l->wfd > 0 && read(l->wfd, &v, sizeof(v)) == sizeof(v)) {
+			*ev = TS_EV_WATCHDOG;
 			return 0;
 		}
 		(void)!read(l->efd, &v, sizeof(v));

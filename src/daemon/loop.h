@@ -13,6 +13,10 @@
  * ts_loop_wait() hands out TS_EV_POLL or TS_EV_TICK until
  * ts_loop_polling(l, 0)), so no number of clients can queue more than one
  * extra poll.
+ * ts_loop_set_watchdog() arms a second, independent timer (a service
+ * watchdog's keepalive): TS_EV_WATCHDOG comes once per period, between
+ * polls (after a poll longer than the period, at once), before requests
+ * and ticks so that they cannot starve it.
  * Thread-safety: ts_loop_post() and ts_loop_polling() from any thread; the
  * rest from the thread that owns the loop.
  */
@@ -37,6 +41,7 @@ enum ts_event {
 	TS_EV_INTERVAL, /* the timer was re-armed: ts_loop_interval_ms() */
 	TS_EV_POLL,	/* a posted poll request */
 	TS_EV_TICK,	/* the interval's tick */
+	TS_EV_WATCHDOG, /* the watchdog's period (ts_loop_set_watchdog()) */
 };
 
 struct ts_req {
@@ -53,6 +58,7 @@ struct ts_loop_stats {
 
 struct ts_loop {
 	int epfd, tfd, efd;
+	int wfd; /* the watchdog's timerfd, made when first armed; else 0 */
 	uint64_t interval_ms;
 	pthread_mutex_t lock; /* the queue and the flags below */
 	struct ts_req q[TS_LOOP_QUEUE];
@@ -74,6 +80,8 @@ int ts_loop_wait(struct ts_loop *l, enum ts_event *ev);
 /* Re-arms the ticks (the next one interval from now). 0 or -errno. */
 int ts_loop_set_interval(struct ts_loop *l, uint64_t interval_ms);
 uint64_t ts_loop_interval_ms(const struct ts_loop *l);
+/* TS_EV_WATCHDOG every period_ms from now (0: none). 0 or -errno. */
+int ts_loop_set_watchdog(struct ts_loop *l, uint64_t period_ms);
 /* A copy of the counters (any thread). */
 void ts_loop_stats(struct ts_loop *l, struct ts_loop_stats *out);
 
