@@ -19,6 +19,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+import sys
 import time
 
 from servicelib import (Skip, check, free_port, get, main, require,
@@ -87,13 +88,20 @@ def test_stalled_loop():
         s.bind(("127.0.0.1", 0))
         s.listen(1)
         keep.append(s)
+    errf = tempfile.TemporaryFile()
     p = subprocess.Popen([tcpscope_bin()] + BASE +
                          ["--metrics", str(port), "--interval", "200ms",
                           "--format", "json"],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                         stdout=subprocess.PIPE, stderr=errf)
     try:
-        wait_for(lambda: get(port, "/healthz", timeout=2)[0] in (200, 503),
-                 10, "/healthz answering")
+        try:
+            wait_for(lambda: get(port, "/healthz", timeout=2)[0] in
+                     (200, 503), 10, "/healthz answering")
+        except Exception:
+            errf.seek(0)
+            print("tcpscope (rc %r) said: %r" % (p.poll(), errf.read()[-2000:]),
+                  file=sys.stderr)
+            raise
         st, why = wait_for(lambda: (lambda r: r if r[0] == 503 else None)(
             status(port, "/healthz")), 10, "/healthz 503 while stuck")
         check("the last poll started" in why and
