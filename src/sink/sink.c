@@ -19,6 +19,7 @@
 static const struct sink_ops *const registry[] = {
 	&sink_stdout_ops, &sink_file_ops,     &sink_null_ops,
 	&sink_udp_ops,	  &sink_unixgram_ops, &sink_unix_ops,
+	&sink_nats_ops,
 };
 
 const struct sink_ops *sink_registry_find(const char *url, const char **target)

@@ -195,5 +195,6 @@ extern const struct sink_ops sink_null_ops;
 extern const struct sink_ops sink_udp_ops;
 extern const struct sink_ops sink_unix_ops;
 extern const struct sink_ops sink_unixgram_ops;
+extern const struct sink_ops sink_nats_ops;
 
 #endif
