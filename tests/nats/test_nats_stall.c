@@ -13,6 +13,9 @@
  *    its stream holds at most 3 more than tcpscope counted acknowledged),
  *    each poll waits for acks at most wait_ms, the exit at most
  *    --exit-timeout for the 3 outstanding, and the sum holds;
+ *  - JetStream, wait_ms=10000 and one message awaiting its ack at most: a
+ *    SIGTERM while a poll waits for the ack cuts the wait at once; the
+ *    exit takes --exit-timeout, not the 10 s, and the sum holds;
  *  - JetStream, one message per poll: a message whose ack does not come
  *    within 5 s is given up (not delivered, said on stderr) while the
  *    next polls go on publishing, and the sum holds.
@@ -78,6 +81,34 @@ static void run_js(const struct st_dir *td, struct nl_server *srv)
 	nl_end(td, NULL, &b);
 }
 
+static void run_js_sigterm(const struct st_dir *td, struct nl_server *srv)
+{
+	char url[256];
+	unsigned long long sent, dropped;
+	uint64_t t0, ms;
+
+	nl_stream_add(srv, "TERM", "tcpscope.term");
+	snprintf(url, sizeof(url),
+		 "%s/tcpscope.term?jetstream=1&max_pending=1&max_rows=1&"
+		 "wait_ms=10000",
+		 srv->url);
+	pid_t pid = nl_tcpscope(td, url, "100ms", 100, NL_QUICK_EXIT);
+	CHECK(st_wait_polls(td->epath, 2, 10000) == 0);
+	kill(srv->pid, SIGSTOP);
+	usleep(500000); /* a poll waits for its first ack */
+	t0 = st_now_ms();
+	kill(pid, SIGTERM);
+	CHECK_EQ(st_wait(pid, 30000), 0);
+	ms = st_now_ms() - t0;
+	fprintf(stderr, "jetstream, SIGTERM while waiting: %llu ms\n",
+		(unsigned long long)ms);
+	CHECK(ms < 1000 + 1500);
+	(void)nl_sum(td, url, 0, &sent, &dropped);
+	CHECK(dropped > 0);
+	nl_end(td, NULL, NULL);
+	kill(srv->pid, SIGCONT);
+}
+
 static void run_js_timeout(const struct st_dir *td, struct nl_server *srv)
 {
 	char url[256];
@@ -115,6 +146,7 @@ int main(void)
 	run_js(&td, &jsrv);
 	nl_server_stop(&jsrv, SIGKILL);
 	nl_server_start(&jsrv);
+	run_js_sigterm(&td, &jsrv);
 	run_js_timeout(&td, &jsrv);
 	nl_server_stop(&jsrv, SIGKILL);
 	return check_exit();

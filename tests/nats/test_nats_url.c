@@ -1,7 +1,8 @@
 /*
  * test_nats_url.c - nats:// URLs and options (pure parsing), and the
  * command line's verdict on a bad one: one line naming it, with the
- * password masked, exit 2, before anything is opened.
+ * password masked, exit 2, before anything is opened; the masking of the
+ * library's own texts.
  */
 #include <errno.h>
 #include <string.h>
@@ -101,6 +102,19 @@ static void test_bad(void)
 	    "max_pending, reconnect_buf");
 }
 
+/* A library's text is masked before it is logged. */
+static void test_mask(void)
+{
+	char out[64];
+
+	tsnats_mask("pw", "a pw b pwpw c", out, sizeof(out));
+	CHECK(strcmp(out, "a *** b ****** c") == 0);
+	tsnats_mask("", "no secret", out, sizeof(out));
+	CHECK(strcmp(out, "no secret") == 0);
+	tsnats_mask("secret", "the secret is long", out, 8);
+	CHECK(strlen(out) == 7 && !strstr(out, "secret"));
+}
+
 /* The daemon: one line naming the URL (password masked), exit 2. */
 static void test_cli(void)
 {
@@ -145,6 +159,7 @@ int main(void)
 {
 	test_good();
 	test_bad();
+	test_mask();
 	test_cli();
 	return check_exit();
 }
