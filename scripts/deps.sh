@@ -6,6 +6,7 @@ set -euo pipefail
 
 build_pkgs=(meson ninja-build gcc pkg-config libc6-dev liburing-dev libinih-dev)
 test_pkgs=(python3 iproute2 clang libclang-rt-14-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler strace)
+build_pkgs+=(libnats-dev) test_pkgs+=(nats-server) # nats:// and its tests
 
 case "${1:-build}" in
 build) want=("${build_pkgs[@]}") ;;
