@@ -306,6 +306,7 @@ static int publish(struct nats *n, const struct batch_payload *p)
 	if (st != NATS_OK)
 		return publish_failed(n, st, p->rows);
 	if (n->js) {
+		n->conn_pubs++;
 		n->pub_msgs++;
 		n->pub_rows += p->rows;
 	} else {

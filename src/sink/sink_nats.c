@@ -121,6 +121,7 @@ static int conn_open(struct nats *n, char *err, size_t errlen)
 	pthread_mutex_lock(&n->sh.mu);
 	l = &n->link[n->sh.gen % NATS_LINKS];
 	*l = (struct nats_link){ n, n->sh.gen };
+	n->conn_pubs = 0;
 	n->sh.seen = n->sh.up = n->sh.closed = 0;
 	pthread_mutex_unlock(&n->sh.mu);
 	st = tsnats_callbacks(n, l);
@@ -158,7 +159,9 @@ static void conn_close(struct nats *n, enum sink_drop why)
 {
 	natsMsgList l = { 0 };
 
-	if (n->js && js_PublishAsyncGetPendingList(&l, n->js) == NATS_OK) {
+	/* (the library's list crashes before the first async publish) */
+	if (n->js && n->conn_pubs &&
+	    js_PublishAsyncGetPendingList(&l, n->js) == NATS_OK) {
 		for (int i = 0; i < l.Count; i++) {
 			uint32_t rows;
 			(void)batch_whole(

@@ -92,6 +92,7 @@ struct nats {
 	uint64_t hrows;
 	/* jetstream: published, answered (acked or failed), given up */
 	uint64_t pub_msgs, pub_rows, done_msgs, done_rows, gone_msgs, gone_rows;
+	uint64_t conn_pubs;		      /* published on this connection */
 	uint64_t failed_seen;		      /* for the log */
 	uint64_t next_revive_ns, revive_wait; /* a closed connection */
 	int said_payload;

@@ -11,7 +11,10 @@
  *    (the 4 of core NATS and the acks' receiver);
  *  - without a stream on the subject, nothing is acknowledged: every
  *    record is counted as dropped, the errors are counted, and a line
- *    says the records were not delivered.
+ *    says the records were not delivered;
+ *  - with no server at all, from start to exit: nothing was ever
+ *    published, everything held is dropped at exit, and tcpscope exits
+ *    cleanly.
  */
 #include "natslib.h"
 
@@ -68,6 +71,23 @@ static void run_no_stream(const struct st_dir *td, const struct nl_server *srv)
 	nl_end(td, NULL, NULL);
 }
 
+static void run_no_server(const struct st_dir *td)
+{
+	struct nl_server none = { 0 };
+	char url[256];
+	unsigned long long sent = 1, dropped = 0, polled;
+
+	nl_server_init(&none); /* a port nobody listens on */
+	snprintf(url, sizeof(url), "%s/tcpscope.none?jetstream=1", none.url);
+	CHECK_EQ(
+		st_wait(nl_tcpscope(td, url, "100ms", 3, NL_QUICK_EXIT), 30000),
+		0);
+	polled = nl_sum(td, url, 3, &sent, &dropped);
+	CHECK_EQ(sent, 0);
+	CHECK_EQ(dropped, polled);
+	nl_end(td, NULL, NULL);
+}
+
 int main(void)
 {
 	struct st_dir td;
@@ -82,6 +102,7 @@ int main(void)
 	run_stream(&td, &srv, SINK_FMT_PROTOBUF, "PB",
 		   "format=protobuf&max_bytes=4096");
 	run_no_stream(&td, &srv);
+	run_no_server(&td);
 	nl_server_stop(&srv, SIGTERM);
 	return check_exit();
 }
