@@ -110,49 +110,6 @@ static void lib_error(const struct nats *n, char *err, size_t errlen)
 	tsnats_mask(n->cfg.pass, nats_GetLastError(NULL), err, errlen);
 }
 
-/* A connection (retrying in the background while the server is down)
- * and, for JetStream, its context. 0, or -EIO with the reason in err. */
-static int conn_open(struct nats *n, char *err, size_t errlen)
-{
-	struct nats_link *l;
-	natsStatus st;
-	jsOptions jo;
-
-	pthread_mutex_lock(&n->sh.mu);
-	l = &n->link[n->sh.gen % NATS_LINKS];
-	*l = (struct nats_link){ n, n->sh.gen };
-	n->conn_pubs = 0;
-	n->sh.seen = n->sh.up = n->sh.closed = 0;
-	pthread_mutex_unlock(&n->sh.mu);
-	st = tsnats_callbacks(n, l);
-	if (st == NATS_OK)
-		st = natsConnection_Connect(&n->nc, n->opts);
-	if (st != NATS_OK && st != NATS_NOT_YET_CONNECTED) {
-		lib_error(n, err, errlen);
-		n->nc = NULL;
-		return -EIO;
-	}
-	pthread_mutex_lock(&n->sh.mu);
-	if (!n->sh.seen) /* no callback came first */
-		n->sh.up = st == NATS_OK;
-	pthread_mutex_unlock(&n->sh.mu);
-	if (n->cfg.jetstream) {
-		/* MaxPending 0: the bound is ours (pending_slot), so the
-		 * library never stalls a publish */
-		jsOptions_Init(&jo);
-		tsnats_acks(l, &jo);
-		if (natsConnection_JetStream(&n->js, n->nc, &jo) != NATS_OK) {
-			lib_error(n, err, errlen);
-			natsConnection_Destroy(n->nc);
-			n->nc = NULL;
-			n->js = NULL;
-			return -EIO;
-		}
-	}
-	tsnats_fold(n, 0);
-	return 0;
-}
-
 /* Gives the connection up: the messages awaiting acks are dropped for
  * `why` (what is held stays); its late callbacks are not heard. */
 static void conn_close(struct nats *n, enum sink_drop why)
@@ -185,6 +142,50 @@ static void conn_close(struct nats *n, enum sink_drop why)
 	natsConnection_Destroy(n->nc);
 	n->nc = NULL;
 	tsnats_fold(n, 0);
+}
+
+/* A connection (retrying in the background while the server is down)
+ * and, for JetStream, its context. 0, or -EIO with the reason in err (and
+ * the connection counted closed: revive() tries again). */
+static int conn_open(struct nats *n, char *err, size_t errlen)
+{
+	struct nats_link *l;
+	natsStatus st;
+	jsOptions jo;
+
+	pthread_mutex_lock(&n->sh.mu);
+	l = &n->link[n->sh.gen % NATS_LINKS];
+	*l = (struct nats_link){ n, n->sh.gen };
+	n->conn_pubs = 0;
+	n->sh.seen = n->sh.up = n->sh.closed = 0;
+	pthread_mutex_unlock(&n->sh.mu);
+	st = tsnats_callbacks(n, l);
+	if (st == NATS_OK)
+		st = natsConnection_Connect(&n->nc, n->opts);
+	if (st == NATS_OK || st == NATS_NOT_YET_CONNECTED) {
+		pthread_mutex_lock(&n->sh.mu);
+		if (!n->sh.seen) /* no callback came first */
+			n->sh.up = st == NATS_OK;
+		pthread_mutex_unlock(&n->sh.mu);
+		st = NATS_OK;
+	} else {
+		n->nc = NULL;
+	}
+	if (st == NATS_OK && n->cfg.jetstream) {
+		/* MaxPending 0: the bound is ours (pending_slot), so the
+		 * library never stalls a publish */
+		jsOptions_Init(&jo);
+		tsnats_acks(l, &jo);
+		st = natsConnection_JetStream(&n->js, n->nc, &jo);
+	}
+	if (st != NATS_OK) {
+		lib_error(n, err, errlen);
+		n->js = NULL;
+		conn_close(n, SINK_DROP_FAILED);
+		return -EIO;
+	}
+	tsnats_fold(n, 0);
+	return 0;
 }
 
 /* A connection the library closed for good is made anew, with backoff. */
@@ -237,8 +238,10 @@ static void nats_free(struct nats *n)
 	free(n);
 }
 
-/* The ack handler may still be on its way out of a late call when a sink
- * is released: the structs are freed once the library has stopped. */
+/* A connection's callbacks (the ack handler too) may still be on their
+ * way out of a late call when a sink is released: the structs are freed
+ * once the library has stopped, with the last nats:// sink (the library
+ * cannot be opened again in this process: sinks are released at exit). */
 static struct nats *dead;
 static unsigned lib_users;
 
@@ -305,7 +308,12 @@ static int nats_open(struct sink *s, const struct sink_url *u, char *err,
 	if (rc < 0) {
 		batch_release(&n->b);
 		natsOptions_Destroy(n->opts);
-		nats_free(n);
+		if (n->sh.gen) { /* a connection was given up: it may call */
+			n->next_dead = dead;
+			dead = n;
+		} else {
+			nats_free(n);
+		}
 		return rc;
 	}
 	lib_users++;
