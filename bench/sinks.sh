@@ -16,9 +16,11 @@
 #   redis-pbl    --dest redis://127.0.0.1:P/bench      (XADD; a redis-server of its own)
 #   kafka-CODEC  --dest kafka://BOOT/bench?compression=CODEC (broker: librdkafka's
 #                mock cluster, tests/kafka/mock_broker, another process)
+#   nats-pbl     --dest nats://127.0.0.1:P/SUBJECT     (core NATS; nats-server)
+#   nats-js      the same with ?jetstream=1            (acked by a JetStream stream)
 # and prints us per record (user, sys, total), the ratio to the floor, and
 # "added": (row - null) / floor, what formatting and sending add to the CPU
-# of the raw dump (target for udp-pbl: <= 25%).
+# of the raw dump (target for udp-pbl: <= 25%; for nats-*: x_floor <= 1.5).
 #
 # Environment: BUILD=build-h5, SIZES="20000 100000", ROUNDS=2,
 #   POLLS=K (default 2e6/sockets, 10..200), V6_SHARE=20,
@@ -130,6 +132,42 @@ elif [ -n "${KAFKA_CODECS-x}" ]; then
 	echo "sinks.sh: $mock missing (librdkafka-dev; ninja -C $build): no Kafka rows" >&2
 fi
 lo_bytes() { awk '$1 == "lo:" { print $2 }' /proc/net/dev; }
+# nats:// (nats.c): Debian's nats-server, started here outside the measured
+# process (its CPU is not counted), with a JetStream stream of its own
+# (memory, 256 MiB, oldest dropped) for nats-js; no subscriber.
+nats_srv=$(command -v nats-server || echo /usr/sbin/nats-server)
+nport=$((20000 + RANDOM % 30000))
+if [ -x "$nats_srv" ]; then
+	"$nats_srv" -a 127.0.0.1 -p "$nport" -js -sd "$out/js" >"$out/nats.log" 2>&1 &
+	pids+=($!)
+	if python3 - "$nport" <<'PY'; then
+import json, socket, sys, time
+cfg = json.dumps({"name": "BENCH", "subjects": ["bench.js"], "storage": "memory",
+                  "max_bytes": 256 << 20, "discard": "old"}).encode()
+for _ in range(50):  # until it listens and JetStream answers
+    try:
+        s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2)
+        f = s.makefile("rb")
+        f.readline()  # INFO
+        s.sendall(b'CONNECT {"verbose":false}\r\nSUB _INBOX.b 1\r\n'
+                  b"PUB $JS.API.STREAM.CREATE.BENCH _INBOX.b %d\r\n%s\r\n" % (len(cfg), cfg))
+        while True:
+            line = f.readline()
+            if line.startswith(b"MSG"):
+                body = f.read(int(line.split()[-1]) + 2)
+                sys.exit(1 if b'"error"' in body else 0)
+    except OSError:
+        time.sleep(0.2)
+sys.exit(1)
+PY
+		configs+=("nats-pbl|nats://127.0.0.1:$nport/bench.core"
+			"nats-js|nats://127.0.0.1:$nport/bench.js?jetstream=1")
+	else
+		echo "sinks.sh: nats-server gave no JetStream stream: no nats rows" >&2
+	fi
+else
+	echo "sinks.sh: nats-server not installed: no nats rows" >&2
+fi
 
 measure() { # NAME ROUND CMD...
 	local name=$1 r=$2

@@ -9,6 +9,7 @@ test_pkgs=(python3 iproute2 clang libclang-rt-14-dev libprotobuf-c-dev protobuf-
 # tests/service: systemd-analyze (systemd), setpriv (util-linux), the
 # Debian package's build and lint
 test_pkgs+=(systemd util-linux debhelper dpkg-dev lintian)
+build_pkgs+=(libnats-dev) test_pkgs+=(nats-server) # nats:// and its tests
 
 case "${1:-build}" in
 build) want=("${build_pkgs[@]}") ;;

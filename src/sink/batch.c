@@ -169,10 +169,24 @@ int batch_add(struct batch *b, const struct ts_record *r)
 	return 0;
 }
 
+/* A varint at p[*i] before n: 0 and *v (*i moved past it), or -1 when it
+ * is cut. */
+static int get_varint(const uint8_t *p, size_t n, size_t *i, uint64_t *v)
+{
+	*v = 0;
+	for (unsigned sh = 0; *i < n && sh < 64; sh += 7) {
+		*v |= (uint64_t)(p[*i] & 0x7f) << sh;
+		if (!(p[(*i)++] & 0x80))
+			return 0;
+	}
+	return -1;
+}
+
 size_t batch_whole(enum sink_format fmt, const uint8_t *p, size_t n,
 		   uint32_t *rows)
 {
-	size_t whole = 0;
+	size_t whole = 0, i = 0, end;
+	uint64_t len;
 
 	*rows = 0;
 	if (fmt == SINK_FMT_JSON) {
@@ -184,20 +198,23 @@ size_t batch_whole(enum sink_format fmt, const uint8_t *p, size_t n,
 		}
 		return (size_t)(q - p);
 	}
-	if (fmt != SINK_FMT_PROTOBUF)
-		return 0; /* one Envelope, and it is not all there */
-	while (whole < n) {
-		uint64_t len = 0;
-		size_t i = whole;
-		for (unsigned sh = 0; i < n && sh < 64; sh += 7) {
-			len |= (uint64_t)(p[i] & 0x7f) << sh;
-			if (!(p[i++] & 0x80))
-				break;
+	if (fmt == SINK_FMT_PROTOBUF) {
+		while (whole < n && get_varint(p, n, &i, &len) == 0 &&
+		       len <= n - i) {
+			whole = i = i + (size_t)len;
+			++*rows;
 		}
-		if ((p[i - 1] & 0x80) || len > n - i)
-			break;
-		whole = i + (size_t)len;
+		return whole;
+	}
+	/* one Envelope, whole only when all of it is there; its rows are
+	 * the frames behind the row tag */
+	if (get_varint(p, n, &i, &len) < 0 || len > n - i)
+		return 0;
+	end = i + (size_t)len;
+	while (i < end && p[i++] == PROTO_ENVELOPE_ROW_TAG &&
+	       get_varint(p, end, &i, &len) == 0 && len <= end - i) {
+		i += (size_t)len;
 		++*rows;
 	}
-	return whole;
+	return end;
 }

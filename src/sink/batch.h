@@ -66,9 +66,11 @@ int batch_init(struct batch *b, enum sink_format fmt, uint32_t max_bytes,
 int batch_add(struct batch *b, const struct ts_record *r);
 /* Closes the open payload and emits everything. */
 void batch_flush(struct batch *b);
-/* Of a payload of format fmt cut after its first n bytes (a short write):
- * the bytes at its start that are whole records, and *rows their count
- * (an Envelope is whole only when all of it is there). */
+/* Of a payload of format fmt cut after its first n bytes (a short write),
+ * or whole (n = its length: its rows, for a destination told of each
+ * payload's fate by bytes alone): the bytes at its start that are whole
+ * records, and *rows their count (an Envelope is whole only when all of it
+ * is there). */
 size_t batch_whole(enum sink_format fmt, const uint8_t *p, size_t n,
 		   uint32_t *rows);
 /* Frees the arena; does not emit. NULL or a zeroed batch is fine. */

@@ -24,6 +24,7 @@ static const struct sink_ops *const registry[] = {
 	&sink_redis_ops,
 	&sink_valkey_ops,
 	&sink_kafka_ops,
+	&sink_nats_ops,
 };
 /* clang-format on */
 

@@ -206,5 +206,6 @@ extern const struct sink_ops sink_redis_ops;  /* redis:// */
 extern const struct sink_ops sink_valkey_ops; /* valkey://, the same */
 extern const struct sink_ops sink_unixgram_ops;
 extern const struct sink_ops sink_kafka_ops;
+extern const struct sink_ops sink_nats_ops;
 
 #endif
