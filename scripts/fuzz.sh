@@ -16,7 +16,7 @@ OUT=build-fuzz
 CFLAGS=(-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 	-g -O1 -std=c17 -D_GNU_SOURCE -Isrc -Wall -Wextra -Werror)
 
-CORE=(src/netlink/nl_parse.c src/record/record.c src/record/fields.c
+CORE=(src/netlink/nl_parse.c src/record/record.c src/record/fields.c src/util/list.c
       src/record/json.c)
 declare -A SRCS=(
 	[fuzz_nl_parse]="fuzz/fuzz_nl_parse.c ${CORE[*]}"

@@ -40,8 +40,12 @@ def test_ready_and_dest_down(tmp):
                                 "200ms", "--dest", "null", "--dest",
                                 "unix:" + path]) as d:
         wait_for(lambda: status(port, "/healthz") == (200, "ok"), 10,
-                 "/healthz 200 after the first poll")
-        st, why = status(port, "/readyz")
+                 "/healthz 200 once a poll started")
+        # /healthz is 200 from a poll's start; /readyz judges a completed
+        # poll: wait for its verdict, not for the first poll's end
+        st, why = wait_for(lambda: (lambda r: r if r[1] !=
+                                    "no poll has completed yet" else None)(
+            status(port, "/readyz")), 10, "/readyz after the first poll")
         check(st == 503 and why.startswith("destination unix:%s cannot "
                                            "accept records" % path),
               "/readyz with a destination down: %d %r" % (st, why))
@@ -88,20 +92,34 @@ def test_stalled_loop():
         s.bind(("127.0.0.1", 0))
         s.listen(1)
         keep.append(s)
-    errf = tempfile.TemporaryFile()
-    p = subprocess.Popen([tcpscope_bin()] + BASE +
-                         ["--metrics", str(port), "--interval", "200ms",
-                          "--format", "json"],
-                         stdout=subprocess.PIPE, stderr=errf)
+    # a port free_port() released may be taken meanwhile as the source
+    # port of some connection (other tests run many): then tcpscope cannot
+    # listen on it, says so and exits; another port is tried
+    for attempt in range(3):
+        errf = tempfile.TemporaryFile()
+        p = subprocess.Popen([tcpscope_bin()] + BASE +
+                             ["--metrics", str(port), "--interval", "200ms",
+                              "--format", "json"],
+                             stdout=subprocess.PIPE, stderr=errf)
+        end = time.monotonic() + 10
+        while time.monotonic() < end and p.poll() is None:
+            try:
+                if get(port, "/healthz", timeout=2)[0] in (200, 503):
+                    break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        if p.poll() is None:
+            break
+        errf.seek(0)
+        print("tcpscope (rc %r) said: %r" % (p.poll(), errf.read()[-500:]),
+              file=sys.stderr)
+        p.stdout.close()
+        port = free_port()
     try:
-        try:
-            wait_for(lambda: get(port, "/healthz", timeout=2)[0] in
-                     (200, 503), 10, "/healthz answering")
-        except Exception:
-            errf.seek(0)
-            print("tcpscope (rc %r) said: %r" % (p.poll(), errf.read()[-2000:]),
-                  file=sys.stderr)
-            raise
+        require(p.poll() is None, "tcpscope --metrics did not start")
+        wait_for(lambda: get(port, "/healthz", timeout=2)[0] in (200, 503),
+                 10, "/healthz answering")
         st, why = wait_for(lambda: (lambda r: r if r[0] == 503 else None)(
             status(port, "/healthz")), 10, "/healthz 503 while stuck")
         check("the last poll started" in why and
