@@ -75,13 +75,8 @@ void poll_target_detach(struct poll_target *t)
 	t->loop = NULL;
 }
 
-static int stamp(struct ts_record *rec, void *arg)
+void poll_target_label(const struct poll_target *t, struct ts_record *rec)
 {
-	struct poll_target *t = arg;
-	struct poll_loop *l = t->loop;
-
-	rec->timestamp_ns = l->rx_ns;
-	rec->poll_seq = l->poll_seq;
 	rec->netns = t->netns;
 	rec->netns_inode = t->netns_inode;
 	rec->nsid = t->nsid;
@@ -89,6 +84,16 @@ static int stamp(struct ts_record *rec, void *arg)
 		rec->present |= 1u << TS_PRESENT_NSID;
 	rec->container_id = t->container_id;
 	rec->container_runtime = t->container_runtime;
+}
+
+static int stamp(struct ts_record *rec, void *arg)
+{
+	struct poll_target *t = arg;
+	struct poll_loop *l = t->loop;
+
+	rec->timestamp_ns = l->rx_ns;
+	rec->poll_seq = l->poll_seq;
+	poll_target_label(t, rec);
 	return l->fn(rec, l->arg);
 }
 

@@ -152,6 +152,9 @@ int poll_target_attach(struct poll_loop *l, struct poll_target *t, int fd,
 		       uint32_t portid);
 /* Removes the target from the loop and closes its fd. NULL-safe. */
 void poll_target_detach(struct poll_target *t);
+/* Stamps t's namespace labels (netns, inode, nsid, container) on rec:
+ * every record of that namespace carries the same, dumped or not. */
+void poll_target_label(const struct poll_target *t, struct ts_record *rec);
 
 /* One poll over targets[0..n). Returns 0 when every dump completed, else
  * the -errno of the last failure (details in *st, always filled). */
