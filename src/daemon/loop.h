@@ -13,6 +13,12 @@
  * ts_loop_wait() hands out TS_EV_POLL or TS_EV_TICK until
  * ts_loop_polling(l, 0)), so no number of clients can queue more than one
  * extra poll.
+ * Close events (--close-events): ts_loop_watch_close() adds the close
+ * set's epoll fd; while it is readable ts_loop_wait() hands out
+ * TS_EV_CLOSE (after stop, reopen, requests and ticks, so a storm of
+ * closes does not delay a poll). ts_loop_flush_after() arms a one-shot
+ * timer (kept if already armed, so records wait at most that long): when
+ * it expires, TS_EV_FLUSH; 0 disarms it.
  * Thread-safety: ts_loop_post() and ts_loop_polling() from any thread; the
  * rest from the thread that owns the loop.
  */
@@ -37,6 +43,8 @@ enum ts_event {
 	TS_EV_INTERVAL, /* the timer was re-armed: ts_loop_interval_ms() */
 	TS_EV_POLL,	/* a posted poll request */
 	TS_EV_TICK,	/* the interval's tick */
+	TS_EV_CLOSE,	/* close events are waiting (ts_loop_watch_close) */
+	TS_EV_FLUSH,	/* the flush timer expired (ts_loop_flush_after) */
 };
 
 struct ts_req {
@@ -53,6 +61,9 @@ struct ts_loop_stats {
 
 struct ts_loop {
 	int epfd, tfd, efd;
+	int ffd; /* the flush timer */
+	int cfd; /* the close set's epoll fd, or -1 */
+	int flush_armed;
 	uint64_t interval_ms;
 	pthread_mutex_t lock; /* the queue and the flags below */
 	struct ts_req q[TS_LOOP_QUEUE];
@@ -74,6 +85,10 @@ int ts_loop_wait(struct ts_loop *l, enum ts_event *ev);
 /* Re-arms the ticks (the next one interval from now). 0 or -errno. */
 int ts_loop_set_interval(struct ts_loop *l, uint64_t interval_ms);
 uint64_t ts_loop_interval_ms(const struct ts_loop *l);
+/* Watches fd (readable: TS_EV_CLOSE). 0 or -errno. */
+int ts_loop_watch_close(struct ts_loop *l, int fd);
+/* TS_EV_FLUSH in ms unless already armed; 0 disarms. 0 or -errno. */
+int ts_loop_flush_after(struct ts_loop *l, uint64_t ms);
 /* A copy of the counters (any thread). */
 void ts_loop_stats(struct ts_loop *l, struct ts_loop_stats *out);
 
