@@ -85,6 +85,11 @@ static const char *const names[TS_C_COUNT] = {
 	[TS_C_SAMPLED_OUT] = "records_sampled_out",
 	[TS_C_UNCHANGED] = "records_unchanged",
 	[TS_C_CHANGES_OVERFLOW] = "changes_overflow",
+	[TS_C_CLOSE_EVENTS] = "close_events",
+	[TS_C_CLOSE_FILTERED] = "close_events_filtered",
+	[TS_C_CLOSE_LOST] = "close_events_lost",
+	[TS_C_CLOSE_OVERRUNS] = "close_overruns",
+	[TS_C_CLOSE_ERRORS] = "close_errors",
 };
 
 const char *ts_counter_name(enum ts_counter c)

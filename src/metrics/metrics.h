@@ -52,6 +52,11 @@ enum ts_counter {
 	TS_C_SAMPLED_OUT,      /* records left out by --sample */
 	TS_C_UNCHANGED,	       /* --emit changes: not sent, nothing changed */
 	TS_C_CHANGES_OVERFLOW, /* --emit changes: sent, the table was full */
+	TS_C_CLOSE_EVENTS,     /* --close-events: close messages received */
+	TS_C_CLOSE_FILTERED,   /* ... of those, refused by --filter */
+	TS_C_CLOSE_LOST,       /* ... dropped by the kernel: buffer full */
+	TS_C_CLOSE_OVERRUNS,   /* ... ENOBUFS reports */
+	TS_C_CLOSE_ERRORS,     /* ... datagrams unreadable or malformed */
 	TS_C_COUNT
 };
 
@@ -68,6 +73,8 @@ enum ts_gauge {
 	TS_G_URING,	     /* 1 when the io_uring engine is in use */
 	TS_G_SAMPLE,	     /* --sample N (1: every socket) */
 	TS_G_EMIT_CHANGES,   /* 1 with --emit changes */
+	TS_G_CLOSE_EVENTS,   /* 1 with --close-events */
+	TS_G_CLOSE_MISSING,  /* namespaces polled without a close socket */
 	TS_G_COUNT
 };
 
