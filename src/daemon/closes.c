@@ -57,6 +57,12 @@ int ts_closes_drain(struct ts_daemon *d, unsigned budget)
 	return more;
 }
 
+void ts_closes_read(struct ts_daemon *d)
+{
+	if (ts_closes_drain(d, CLOSE_BUDGET) == 0)
+		(void)ts_loop_close_pause(&d->loop, TS_CLOSE_PAUSE_MS);
+}
+
 /* Once: a buffer smaller than --close-buffer (no CAP_NET_ADMIN, and
  * net.core.rmem_max lower) makes losses likelier; said, not hidden. */
 void ts_closes_warn(struct ts_daemon *d)

@@ -265,7 +265,7 @@ static int poll_loop(struct ts_daemon *d)
 		else if (ev == TS_EV_POLL || ev == TS_EV_TICK)
 			poll_once(d);
 		else if (ev == TS_EV_CLOSE)
-			(void)ts_closes_drain(d, CLOSE_BUDGET);
+			ts_closes_read(d);
 		else if (ev == TS_EV_FLUSH)
 			ts_closes_flush(d);
 	}

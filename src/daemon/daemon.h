@@ -12,7 +12,7 @@
  * metrics registry (ts_daemon_metrics()) and, unless --quiet, the poll's
  * summary line is printed (a failed poll always). With --close-events,
  * the close records are read between polls (and before each poll's end)
- * and go to the destinations, which send them within TS_CLOSE_FLUSH_MS. Then
+ * and go to the destinations, which send them within a second (closes.h). Then
  * the exit phase: one bound (--exit-timeout) for every destination's last
  * delivery. Returns 0, or -EIO when any poll failed or no namespace could ever
  * be opened (exit 1), or the startup error. ts_daemon_release() frees
@@ -31,8 +31,6 @@
 #include "fanout.h"
 #include "loop.h"
 #include "workers.h"
-
-#define TS_CLOSE_FLUSH_MS 1000
 
 struct ts_daemon {
 	const struct ts_options *opt;

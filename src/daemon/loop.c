@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../util/stop.h"
+#include "../util/timeutil.h"
 
 int ts_loop_set_interval(struct ts_loop *l, uint64_t interval_ms)
 {
@@ -122,6 +123,44 @@ int ts_loop_watch_close(struct ts_loop *l, int fd)
 	if (rc == 0)
 		l->cfd = fd;
 	return rc;
+}
+
+static int watch_close(struct ts_loop *l, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.fd = l->cfd };
+
+	return epoll_ctl(l->epfd, EPOLL_CTL_MOD, l->cfd, &ev) < 0 ? -errno : 0;
+}
+
+int ts_loop_close_pause(struct ts_loop *l, uint64_t ms)
+{
+	int rc;
+
+	if (l->cfd < 0 || l->close_paused)
+		return 0;
+	rc = watch_close(l, 0);
+	if (rc == 0) {
+		l->close_paused = 1;
+		l->close_resume_ns = ts_now_ns(CLOCK_MONOTONIC) + ms * 1000000;
+	}
+	return rc;
+}
+
+/* The epoll wait's timeout: -1, or the ms left of a pause (which ends
+ * here once due: cfd is watched again). */
+static int close_timeout(struct ts_loop *l)
+{
+	uint64_t now;
+
+	if (!l->close_paused)
+		return -1;
+	now = ts_now_ns(CLOCK_MONOTONIC);
+	if (now < l->close_resume_ns)
+		return (int)((l->close_resume_ns - now + 999999) / 1000000);
+	/* a failure leaves it paused: tried again at the next wait, and the
+	 * poll's end reads the set anyway */
+	l->close_paused = watch_close(l, EPOLLIN) < 0;
+	return l->close_paused ? 10 : -1;
 }
 
 int ts_loop_flush_after(struct ts_loop *l, uint64_t ms)
@@ -244,7 +283,7 @@ int ts_loop_wait(struct ts_loop *l, enum ts_event *ev)
 			*ev = TS_EV_CLOSE;
 			return 0;
 		}
-		int n = epoll_wait(l->epfd, e, 8, -1);
+		int n = epoll_wait(l->epfd, e, 8, close_timeout(l));
 		if (n < 0 && errno != EINTR)
 			return -errno;
 		for (int i = 0; i < n; i++)

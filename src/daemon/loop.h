@@ -16,7 +16,9 @@
  * Close events (--close-events): ts_loop_watch_close() adds the close
  * set's epoll fd; while it is readable ts_loop_wait() hands out
  * TS_EV_CLOSE (after stop, reopen, requests and ticks, so a storm of
- * closes does not delay a poll). ts_loop_flush_after() arms a one-shot
+ * closes does not delay a poll); ts_loop_close_pause() stops watching it
+ * for a while (closes then pile up in the kernel's buffer and are read in
+ * fewer, larger batches: fewer wake-ups). ts_loop_flush_after() arms a one-shot
  * timer (kept if already armed, so records wait at most that long): when
  * it expires, TS_EV_FLUSH; 0 disarms it.
  * Thread-safety: ts_loop_post() and ts_loop_polling() from any thread; the
@@ -64,6 +66,8 @@ struct ts_loop {
 	int ffd; /* the flush timer */
 	int cfd; /* the close set's epoll fd, or -1 */
 	int flush_armed;
+	int close_paused;	  /* cfd not watched until close_resume_ns */
+	uint64_t close_resume_ns; /* CLOCK_MONOTONIC */
 	uint64_t interval_ms;
 	pthread_mutex_t lock; /* the queue and the flags below */
 	struct ts_req q[TS_LOOP_QUEUE];
@@ -87,6 +91,8 @@ int ts_loop_set_interval(struct ts_loop *l, uint64_t interval_ms);
 uint64_t ts_loop_interval_ms(const struct ts_loop *l);
 /* Watches fd (readable: TS_EV_CLOSE). 0 or -errno. */
 int ts_loop_watch_close(struct ts_loop *l, int fd);
+/* cfd is not watched for ms (then again, by itself). 0 or -errno. */
+int ts_loop_close_pause(struct ts_loop *l, uint64_t ms);
 /* TS_EV_FLUSH in ms unless already armed; 0 disarms. 0 or -errno. */
 int ts_loop_flush_after(struct ts_loop *l, uint64_t ms);
 /* A copy of the counters (any thread). */

@@ -5,9 +5,9 @@
  * ticks, the queue is bounded, a long poll counts its missed ticks, and
  * SIGHUP / SIGTERM arrive through the signalfd as reopen / stop; a
  * watched close-event fd that is readable gives TS_EV_CLOSE (and does not
- * hold a tick back), and the flush timer fires once, at its first
- * deadline (a later arming does not push it back), or not at all once
- * disarmed.
+ * hold a tick back; not during a pause, at once after it), and the flush timer
+ * fires once, at its first deadline (a later arming does not push it back), or
+ * not at all once disarmed.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -147,6 +147,15 @@ static void test_close_and_flush(void)
 	CHECK(closes > 0 && now_ms() - t0 < 250);
 	CHECK(read(p[0], &c, 1) == 1);
 	CHECK(ts_loop_set_interval(&l, 10000) == 0);
+
+	/* a pause: the waiting close is handed out once it is over */
+	CHECK(write(p[1], "x", 1) == 1);
+	CHECK(ts_loop_close_pause(&l, 60) == 0);
+	CHECK(next(&l, &ms) == TS_EV_CLOSE);
+	CHECK(ms >= 50 && ms < 500);
+	CHECK(next(&l, &ms) == TS_EV_CLOSE); /* watched again */
+	CHECK(ms < 50);
+	CHECK(read(p[0], &c, 1) == 1);
 
 	/* flush: at the first deadline, not pushed back by a later arming */
 	CHECK(ts_loop_flush_after(&l, 100) == 0);
