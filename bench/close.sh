@@ -54,6 +54,8 @@ kworker_ticks() {
 }
 host_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
 proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# its wake-ups: voluntary context switches
+proc_wakeups() { awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 start_tcpscope() {
 	"$tcpscope" --close-events --close-buffer "$buffer" --netns host \
@@ -79,20 +81,20 @@ stop_tcpscope() {
 }
 
 # measure FILE CHURN-ARGS...: one churn run and the CPU around it:
-# "rate user_s sys_s kworker_s host_s tcpscope_s received lost"
+# "rate user_s sys_s kworker_s host_s tcpscope_s wakeups received lost"
 measure() {
-	local file=$1 k0 h0 t0 k1 h1 t1 line
+	local file=$1 k0 h0 t0 w0=0 k1 h1 t1 w1=0 line
 	shift
 	k0=$(kworker_ticks) h0=$(host_ticks) t0=0
-	[ -n "$tpid" ] && t0=$(proc_ticks "$tpid")
+	[ -n "$tpid" ] && t0=$(proc_ticks "$tpid") w0=$(proc_wakeups "$tpid")
 	line=$("$bin/churn" "$@") || { echo "close.sh: churn failed" >&2; exit 1; }
 	# what the kernel queued is read within the flush bound
 	[ -n "$tpid" ] && sleep 1.5
 	k1=$(kworker_ticks) h1=$(host_ticks) t1=0
-	[ -n "$tpid" ] && t1=$(proc_ticks "$tpid")
+	[ -n "$tpid" ] && t1=$(proc_ticks "$tpid") w1=$(proc_wakeups "$tpid")
 	echo "$line" | sed -E 's|.*\(([0-9]+)/s\), user ([0-9.]+) s, sys ([0-9.]+) s.*|\1 \2 \3|' |
-		awk -v kw=$((k1 - k0)) -v h=$((h1 - h0)) -v t=$((t1 - t0)) -v hz="$hz" \
-			'{ print $1, $2, $3, kw / hz, h / hz, t / hz }' >"$file"
+		awk -v kw=$((k1 - k0)) -v h=$((h1 - h0)) -v t=$((t1 - t0)) -v hz="$hz" -v w=$((w1 - w0)) \
+			'{ print $1, $2, $3, kw / hz, h / hz, t / hz, w }' >"$file"
 }
 
 # one set: churn CONNS as fast as it goes, ROUNDS times; the round with
@@ -118,18 +120,18 @@ set_of none
 set_of listener
 echo
 echo "## CPU per closed connection (2 sockets freed), microseconds"
-printf '%-12s %9s %9s %9s %10s %10s %10s %9s %6s\n' case conns/s churn_usr churn_sys \
-	kworkers tcpscope host_busy received lost
+printf '%-12s %9s %9s %9s %10s %10s %10s %9s %9s %6s\n' case conns/s churn_usr churn_sys \
+	kworkers tcpscope host_busy wakeups received lost
 for c in none listener; do
 	awk -v c="$c" -v n="$conns" '{
-		printf "%-12s %9.0f %9.2f %9.2f %10.2f %10.2f %10.2f %9s %6s\n", c, $1,
+		printf "%-12s %9.0f %9.2f %9.2f %10.2f %10.2f %10.2f %9s %9s %6s\n", c, $1,
 			$2 / n * 1e6, $3 / n * 1e6, $4 / n * 1e6, $6 / n * 1e6,
-			$5 / n * 1e6, (NF > 6 ? $7 : "-"), (NF > 7 ? $8 : "-") }' "$out/$c"
+			$5 / n * 1e6, (NF > 7 ? $7 : "-"), (NF > 7 ? $8 : "-"), (NF > 8 ? $9 : "-") }' "$out/$c"
 done
 paste "$out/none" "$out/listener" | awk -v n="$conns" '{
 	printf "%-12s %9s %9.2f %9.2f %10.2f %10.2f %10.2f\n", "extra", "",
-		($8 - $2) / n * 1e6, ($9 - $3) / n * 1e6, ($10 - $4) / n * 1e6,
-		$12 / n * 1e6, ($11 - $5) / n * 1e6 }'
+		($9 - $2) / n * 1e6, ($10 - $3) / n * 1e6, ($11 - $4) / n * 1e6,
+		$13 / n * 1e6, ($12 - $5) / n * 1e6 }'
 
 echo
 echo "## close events lost by rate (--interval $interval, ${rate_secs} s a rate)"
