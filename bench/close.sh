@@ -20,7 +20,9 @@
 # (connections per measurement, 50000), ROUNDS (3; the least churn CPU is
 # kept), THREADS (churn threads, 1), RATES ("5000 10000 20000 40000"),
 # RATE_SECS (seconds per rate, 3), CLOSE_BUFFER (--close-buffer, 4194304),
-# INTERVAL (tcpscope's --interval while pacing, 1s). As root the script
+# INTERVAL (tcpscope's --interval while pacing, 1s), HOLD (established
+# sockets bench/loadgen holds meanwhile, 0: with many, each poll takes
+# longer, and closes wait in the kernel's buffer while it runs). As root the script
 # runs in a private network namespace (lib.sh), so only churn's sockets
 # close there. Small by default: it runs in about a minute.
 set -u
@@ -41,7 +43,8 @@ interval=${INTERVAL:-1s}
 hz=$(getconf CLK_TCK)
 out=$(mktemp -d)
 tpid=
-trap '[ -n "$tpid" ] && kill "$tpid" 2>/dev/null; rm -rf "$out"' EXIT
+lg_pid=
+trap '[ -n "$tpid" ] && kill "$tpid" 2>/dev/null; [ -n "$lg_pid" ] && kill "$lg_pid" 2>/dev/null; rm -rf "$out"' EXIT
 
 for f in "$bin/churn" "$tcpscope"; do
 	[ -x "$f" ] || { echo "close.sh: $f not built (ninja -C $BUILD)" >&2; exit 1; }
@@ -97,25 +100,33 @@ measure() {
 			'{ print $1, $2, $3, kw / hz, h / hz, t / hz, w }' >"$file"
 }
 
-# one set: churn CONNS as fast as it goes, ROUNDS times; the round with
-# the least churn CPU is kept in $out/$1
+# one set: churn CONNS as fast as it goes, ROUNDS times; each column
+# keeps its least disturbed round (the highest rate, the least CPU, the
+# fewest received, the most lost) in $out/$1
 set_of() {
-	local name=$1 r best= min=
+	local name=$1 r
 	for ((r = 1; r <= rounds; r++)); do
 		[ "$name" = listener ] && start_tcpscope 10s
 		measure "$out/$name.$r" --count "$conns" --threads "$threads"
 		[ "$name" = listener ] && echo "$(cat "$out/$name.$r") $(stop_tcpscope)" >"$out/$name.$r"
-		t=$(awk '{ printf "%d", ($2 + $3) * 1e6 }' "$out/$name.$r")
-		if [ -z "$min" ] || [ "$t" -lt "$min" ]; then min=$t best=$r; fi
 	done
-	cp "$out/$name.$best" "$out/$name"
+	[ -n "${CLOSE_DEBUG:-}" ] && cat "$out/$name".[0-9]* >&2
+	cat "$out/$name".[0-9]* | awk '
+		{ for (i = 1; i <= NF; i++) {
+			if (NR == 1) { v[i] = $i; continue }
+			if (i == 1 || i == 9) { if ($i > v[i]) v[i] = $i }
+			else if ($i < v[i]) v[i] = $i } n = NF }
+		END { for (i = 1; i <= n; i++) printf "%s%s", v[i], (i < n ? " " : "\n") }' >"$out/$name"
 }
 
 echo "# close.sh: $(uname -sr), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ);" \
 	"private netns: $([ -n "${TCPSCOPE_BENCH_IN_NETNS:-}" ] && echo yes || echo no);" \
 	"load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# $conns connections per run ($threads churn thread(s), RST close), best of $rounds;" \
+	"${HOLD:-0} established sockets held;" \
 	"tcpscope --close-events --close-buffer $buffer --dest null?format=json"
+v6share=0
+[ "${HOLD:-0}" -gt 0 ] && { start_loadgen "$HOLD" || exit 1; }
 set_of none
 set_of listener
 echo
@@ -160,3 +171,6 @@ for r in $rates max; do
 done
 echo "highest rate without a lost close event (at it and below): $best_rate connections/s" \
 	"($((2 * best_rate)) close events/s)"
+grep -m1 -o 'poll [0-9]*: [0-9]* sockets in [0-9.]* ms' "$out/tcpscope.err" |
+	sed 's/^/last run: /'
+[ -n "$lg_pid" ] && stop_loadgen

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../util/timeutil.h"
 #include "summary.h"
 
 static void on_closed(struct ts_record *recs, size_t n, void *arg)
@@ -52,15 +53,41 @@ int ts_closes_drain(struct ts_daemon *d, unsigned budget)
 	if (!d->closes_up)
 		return 0;
 	more = close_set_drain(&d->closes, budget, d->poll_seq);
+	d->close_read_ns = ts_now_ns(CLOCK_MONOTONIC);
 	if (d->close_pending)
 		(void)ts_loop_flush_after(&d->loop, TS_CLOSE_FLUSH_MS);
 	return more;
 }
 
+/* How long closes may pile up before the next read: TS_CLOSE_PAUSE_MS,
+ * or less when, at the rate of the last read, the smallest buffer would
+ * be more than a quarter full by then (a pause must never be what
+ * overflows it). 0: read again as soon as something comes. */
+static uint64_t pause_ns(const struct ts_daemon *d, uint64_t read, uint64_t dt)
+{
+	uint64_t room = d->closes.granted / CLOSE_TRUESIZE / 4, p;
+
+	if (read == 0 || dt == 0)
+		return TS_CLOSE_PAUSE_MS * 1000000ull;
+	if (dt > 1000000000ull) /* a rate over a second at most: no wrap */
+		dt = 1000000000ull;
+	/* room / (read / dt), in ns */
+	p = room * dt / read;
+	return p < 1000000 ? 0 : p;
+}
+
 void ts_closes_read(struct ts_daemon *d)
 {
-	if (ts_closes_drain(d, CLOSE_BUDGET) == 0)
-		(void)ts_loop_close_pause(&d->loop, TS_CLOSE_PAUSE_MS);
+	uint64_t before = d->closes.st.datagrams, t0 = d->close_read_ns, p;
+	int more = ts_closes_drain(d, CLOSE_BUDGET);
+
+	p = more ? 0
+		 : pause_ns(d, d->closes.st.datagrams - before,
+			    d->close_read_ns - t0);
+	if (p > TS_CLOSE_PAUSE_MS * 1000000ull)
+		p = TS_CLOSE_PAUSE_MS * 1000000ull;
+	if (p)
+		(void)ts_loop_close_pause(&d->loop, p / 1000000);
 }
 
 /* Once: a buffer smaller than --close-buffer (no CAP_NET_ADMIN, and

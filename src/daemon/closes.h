@@ -10,7 +10,9 @@
  * destinations' batches) and arms the loop's flush timer, so that a
  * close record is sent within TS_CLOSE_FLUSH_MS whatever --interval:
  * ts_closes_read() is the loop's TS_EV_CLOSE: a drain, then, when the
- * set was read to the end, a pause of TS_CLOSE_PAUSE_MS in watching it.
+ * set was read to the end, a pause of TS_CLOSE_PAUSE_MS in watching it,
+ * shorter (or none) when at the last read's rate the smallest buffer
+ * would be a quarter full by then.
  * ts_closes_flush() is the timer's flush, ts_closes_flushed() says a
  * poll's end flushed (and disarms it). ts_closes_count() copies the set's
  * totals into d->totals (for the summary line and the metrics);

@@ -47,8 +47,9 @@ struct ts_daemon {
 	struct ts_changes changes;
 	struct close_set closes; /* --close-events */
 	int closes_up;
-	int close_pending; /* close records written since the last flush */
-	int close_warned;  /* the buffer the kernel granted was said */
+	int close_pending;	/* close records written since the last flush */
+	int close_warned;	/* the buffer the kernel granted was said */
+	uint64_t close_read_ns; /* the last read of the close set */
 	struct ts_counters totals;  /* the main thread's own */
 	struct ts_counters printed; /* at the last summary line */
 	uint64_t poll_seq;

@@ -221,6 +221,7 @@ static int drain_src(struct close_set *s, struct close_src *c, unsigned max,
 		for (int i = 0; i < r; i++)
 			feed(s, &m[i], (size_t)i);
 		got += (unsigned)r;
+		s->st.datagrams += (unsigned)r;
 	}
 	*used = got;
 	if (got < max)

@@ -43,11 +43,14 @@
 #define CLOSE_RCVBUF_DEFAULT 4194304 /* 4 MiB; a literal: --help prints it */
 #define CLOSE_RCVBUF_MIN     (64u << 10)
 #define CLOSE_RCVBUF_MAX     (1u << 30)
+/* what one queued close costs a receive buffer (skb truesize, 6.18) */
+#define CLOSE_TRUESIZE 1280
 
 struct poll_target;
 struct close_set;
 
 struct close_stats {
+	uint64_t datagrams;	/* datagrams read */
 	uint64_t received;	/* close messages parsed */
 	uint64_t filtered;	/* of those, refused by --filter */
 	uint64_t lost;		/* dropped by the kernel: buffer full */
