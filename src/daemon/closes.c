@@ -59,33 +59,16 @@ int ts_closes_drain(struct ts_daemon *d, unsigned budget)
 	return more;
 }
 
-/* How long closes may pile up before the next read: TS_CLOSE_PAUSE_MS,
- * or less when, at the rate of the last read, the smallest buffer would
- * be more than a quarter full by then (a pause must never be what
- * overflows it). 0: read again as soon as something comes. */
-static uint64_t pause_ns(const struct ts_daemon *d, uint64_t read, uint64_t dt)
-{
-	uint64_t room = d->closes.granted / CLOSE_TRUESIZE / 4, p;
-
-	if (read == 0 || dt == 0)
-		return TS_CLOSE_PAUSE_MS * 1000000ull;
-	if (dt > 1000000000ull) /* a rate over a second at most: no wrap */
-		dt = 1000000000ull;
-	/* room / (read / dt), in ns */
-	p = room * dt / read;
-	return p < 1000000 ? 0 : p;
-}
-
 void ts_closes_read(struct ts_daemon *d)
 {
 	uint64_t before = d->closes.st.datagrams, t0 = d->close_read_ns, p;
 	int more = ts_closes_drain(d, CLOSE_BUDGET);
 
 	p = more ? 0
-		 : pause_ns(d, d->closes.st.datagrams - before,
-			    d->close_read_ns - t0);
-	if (p > TS_CLOSE_PAUSE_MS * 1000000ull)
-		p = TS_CLOSE_PAUSE_MS * 1000000ull;
+		 : close_pause_ns(d->closes.granted,
+				  d->closes.st.datagrams - before,
+				  d->close_read_ns - t0,
+				  TS_CLOSE_PAUSE_MS * 1000000ull);
 	if (p)
 		(void)ts_loop_close_pause(&d->loop, p / 1000000);
 }

@@ -32,6 +32,19 @@ uint32_t close_groups(unsigned families)
 	return g;
 }
 
+uint64_t close_pause_ns(unsigned granted, uint64_t read, uint64_t dt_ns,
+			uint64_t max_ns)
+{
+	uint64_t room = granted / CLOSE_TRUESIZE / 4, p;
+
+	if (read == 0 || dt_ns == 0)
+		return max_ns;
+	if (dt_ns > 1000000000ull) /* a rate over a second at most: no wrap */
+		dt_ns = 1000000000ull;
+	p = room * dt_ns / read; /* room / (read / dt) */
+	return p < 1000000 ? 0 : p < max_ns ? p : max_ns;
+}
+
 int close_set_init(struct close_set *s, const struct close_cfg *cfg)
 {
 	int rc = 0;

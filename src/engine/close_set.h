@@ -98,6 +98,14 @@ struct close_set {
 /* The groups of the families polled (POLL_FAM_* bits of poller.h). */
 uint32_t close_groups(unsigned families);
 
+/* How long closes may pile up before the next read, in ns: max_ns, or
+ * less when, at the rate of the last read (`read` datagrams in dt_ns), a
+ * buffer of `granted` bytes would be more than a quarter full by then (a
+ * pause must never be what overflows it); 0 (read again as soon as
+ * something comes) below 1 ms. Pure. */
+uint64_t close_pause_ns(unsigned granted, uint64_t read, uint64_t dt_ns,
+			uint64_t max_ns);
+
 /* 0 or -errno. */
 int close_set_init(struct close_set *s, const struct close_cfg *cfg);
 /* Closes the epoll set (sources must be detached first). NULL-safe. */
