@@ -73,6 +73,18 @@ void ts_closes_read(struct ts_daemon *d)
 		(void)ts_loop_close_pause(&d->loop, p / 1000000);
 }
 
+static void mid_poll(void *arg)
+{
+	(void)ts_closes_drain(arg, TS_CLOSE_MID_POLL_BUDGET);
+}
+
+void ts_closes_during_polls(struct ts_daemon *d)
+{
+	if (d->closes_up)
+		ts_workers_set_hook(&d->workers, mid_poll, d,
+				    TS_CLOSE_MID_POLL_EVERY);
+}
+
 /* Once: a buffer smaller than --close-buffer (no CAP_NET_ADMIN, and
  * net.core.rmem_max lower) makes losses likelier; said, not hidden. */
 void ts_closes_warn(struct ts_daemon *d)

@@ -13,6 +13,8 @@
  * set was read to the end, a pause of TS_CLOSE_PAUSE_MS in watching it,
  * shorter (or none) when at the last read's rate the smallest buffer
  * would be a quarter full by then.
+ * ts_closes_during_polls() (after the workers started) has worker 0 read
+ * the set every TS_CLOSE_MID_POLL_EVERY datagrams of its polls.
  * ts_closes_flush() is the timer's flush, ts_closes_flushed() says a
  * poll's end flushed (and disarms it). ts_closes_count() copies the set's
  * totals into d->totals (for the summary line and the metrics);
@@ -33,11 +35,17 @@
  * kernel's buffers before the next read: fewer wake-ups, larger batches
  * (a 4 MiB buffer holds about 3,200 closes: 320,000 a second) */
 #define TS_CLOSE_PAUSE_MS 10
+/* during a poll (whose worker 0 is the main thread) the set is read every
+ * this many dump datagrams (about 40 to 80 sockets each), at most this
+ * many close datagrams at a time: a long poll does not overflow it */
+#define TS_CLOSE_MID_POLL_EVERY	 4
+#define TS_CLOSE_MID_POLL_BUDGET 256
 
 int ts_closes_init(struct ts_daemon *d);
 void ts_closes_release(struct ts_daemon *d);
 int ts_closes_drain(struct ts_daemon *d, unsigned budget);
 void ts_closes_read(struct ts_daemon *d);
+void ts_closes_during_polls(struct ts_daemon *d);
 void ts_closes_flush(struct ts_daemon *d);
 void ts_closes_flushed(struct ts_daemon *d);
 void ts_closes_count(struct ts_daemon *d, const struct ns_reconcile_stats *ns);

@@ -312,6 +312,9 @@ static int run_polls(struct ts_daemon *d)
 	};
 	int rc = ts_workers_start(&d->workers, &wc, &d->fanout, &tc);
 
+	if (rc == 0)
+		ts_closes_during_polls(d);
+
 	if (rc == 0) {
 		rc = ns_table_init(&d->table, &tc);
 		if (rc < 0)

@@ -133,6 +133,9 @@ struct poll_loop {
 	nl_record_fn fn;
 	void *arg;
 	struct poll_stats *st;
+	void (*hook)(void *arg); /* poll_loop_set_hook(), or NULL */
+	void *hook_arg;
+	unsigned hook_every, hook_n;
 	_Alignas(8) unsigned char buf[NL_RECV_BUF];
 };
 
@@ -142,6 +145,12 @@ int poll_loop_init(struct poll_loop *l, const struct poll_config *cfg);
 void poll_loop_release(struct poll_loop *l);
 /* On the poll thread: 0, or -errno with `err` saying why. */
 int poll_loop_prepare(struct poll_loop *l, char *err, size_t errlen);
+/* fn(arg) is called on the poll thread every `every` datagrams of a poll
+ * (both engines), for what must not wait for the poll's end (close
+ * events, which the kernel queues meanwhile: the main thread is worker
+ * 0). It must not use the loop. Set after poll_loop_init(). */
+void poll_loop_set_hook(struct poll_loop *l, void (*fn)(void *arg), void *arg,
+			unsigned every);
 /* The loop's ring (uring engine, after prepare), else NULL: destinations
  * written from this thread send through it. */
 struct ring *poll_loop_ring(const struct poll_loop *l);

@@ -22,6 +22,9 @@ die with it), plus one namespace made with ip netns (tscl-<pid>-b).
  5. As nobody (its own namespace only): 1,000 connections' close records,
     exact counters; a --close-buffer above what net.core.rmem_max allows
     is said once.
+ 6. Closes during a long poll (10,000 sockets held) are read while it
+    runs: a close record of poll N received before poll N's last
+    datagram.
 """
 import json
 import os
@@ -370,6 +373,51 @@ def part_sample(d):
           % (len(polled), len(closed), len(polled & closed)))
 
 
+def part_mid_poll(d):
+    """A poll of 10,000 sockets takes many datagrams; closes meanwhile are
+    read while it runs (every few datagrams), not at its end: some close
+    record of poll N was received before poll N's last datagram."""
+    hold = Conns(None, 5000)
+    out, err = os.path.join(d, 'mid.json'), os.path.join(d, 'mid.err')
+    p = start(['--close-events', '--netns', 'host', '--interval', '100ms',
+               '--quiet', '--fields', 'event,poll_seq,timestamp_ns'],
+              out, err)
+    wait_for(lambda: os.path.exists(out) and os.path.getsize(out) > 0, 30,
+             'poll 1', p)
+    l = socket.socket()
+    l.bind(('127.0.0.1', 0))
+    l.listen(64)
+    end = time.monotonic() + 1.5
+    n = 0
+    while time.monotonic() < end:
+        c = socket.create_connection(l.getsockname())
+        a, _ = l.accept()
+        c.close()
+        a.close()
+        n += 1
+    time.sleep(0.3)
+    rc, e = stop(p, err)
+    l.close()
+    last, closes = {}, []
+    for r in records(out):
+        if r['event'] == 'poll':
+            last[r['poll_seq']] = max(last.get(r['poll_seq'], 0),
+                                      r['timestamp_ns'])
+        else:
+            closes.append(r)
+    inside = [r for r in closes if r['poll_seq'] in last and
+              r['timestamp_ns'] < last[r['poll_seq']]]
+    log('%d connections closed during %d polls: %d of %d close records '
+        'read before their poll ended' % (n, len(last), len(inside),
+                                          len(closes)))
+    hold.close()
+    hold.shut()
+    check(rc == 0, 'exit %d: %s' % (rc, e[-300:]))
+    check(len(closes) >= 2 * n, '%d close records for %d connections'
+          % (len(closes), n))
+    check(inside, 'no close record was read during a poll')
+
+
 def part_nobody(d):
     copy = os.path.join(d, 'tcpscope')
     shutil.copy(tcpscope_bin(), copy)
@@ -413,6 +461,8 @@ def body():
         part_sample(d)
     with step('as nobody'):
         part_nobody(d)
+    with step('read during polls'):
+        part_mid_poll(d)
 
 
 if __name__ == '__main__':
