@@ -116,7 +116,6 @@ int close_src_attach(struct close_set *s, struct close_src *c, int fd,
 	c->set = s;
 	c->drops = drops;
 	c->overrun = 0;
-	s->nsrc++;
 	return 0;
 }
 
@@ -173,7 +172,6 @@ static void feed(struct close_set *s, const struct mmsghdr *m, size_t i)
 	nl_parser_init(&s->parser, 0, 0, 0, on_record, s);
 	if (nl_parser_feed(&s->parser, s->bufs[i], m->msg_len) < 0)
 		s->st.errors++;
-	s->st.unknown_attrs += s->parser.unknown_attrs;
 }
 
 /* After an overrun, once the queue was read to the end: what the kernel
@@ -254,7 +252,6 @@ void close_src_detach(struct close_src *c)
 	(void)epoll_ctl(c->set->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	c->fd = -1;
-	c->set->nsrc--;
 	c->set = NULL;
 }
 

@@ -50,13 +50,12 @@ struct poll_target;
 struct close_set;
 
 struct close_stats {
-	uint64_t datagrams;	/* datagrams read */
-	uint64_t received;	/* close messages parsed */
-	uint64_t filtered;	/* of those, refused by --filter */
-	uint64_t lost;		/* dropped by the kernel: buffer full */
-	uint64_t overruns;	/* ENOBUFS reports */
-	uint64_t errors;	/* datagrams that could not be read or parsed */
-	uint64_t unknown_attrs; /* attributes the parser does not know */
+	uint64_t datagrams; /* datagrams read */
+	uint64_t received;  /* close messages parsed */
+	uint64_t filtered;  /* of those, refused by --filter */
+	uint64_t lost;	    /* dropped by the kernel: buffer full */
+	uint64_t overruns;  /* ENOBUFS reports */
+	uint64_t errors;    /* datagrams that could not be read or parsed */
 };
 
 /* One namespace's listening socket (embedded in its table entry). */
@@ -82,7 +81,6 @@ struct close_cfg {
 struct close_set {
 	struct close_cfg cfg;
 	int epfd;
-	unsigned nsrc;
 	unsigned granted; /* the smallest buffer the kernel gave, or 0 */
 	struct close_stats st;
 	uint64_t poll_seq; /* the last drain's */
