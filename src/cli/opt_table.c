@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../engine/close_set.h"
 #include "../engine/poller.h"
 #include "../engine/ring.h"
 #include "../netlink/nl_request.h"
@@ -350,6 +351,23 @@ const struct ts_opt ts_opt_table[] = {
 	  "the socket hash once for both families), two (one "
 	  "SOCK_DIAG_BY_FAMILY dump per family), or auto (one where the "
 	  "kernel serves it, probed at startup)",
+	  NULL, 0 },
+	{ "close-events", NULL, set_flag, FIELD(close_events), 0, 0, NULL, NULL,
+	  "false",
+	  "also the final record of every TCP socket that closes, event "
+	  "close, sent within a second: the kernel's own message when it "
+	  "frees the socket (tcp_info, addresses, ports; no congestion name "
+	  "or skmeminfo), from one more socket per namespace; --filter and "
+	  "--sample apply. Off by default: while anyone listens the kernel "
+	  "builds that message for every socket it frees (see tcpscope(8))",
+	  NULL, 0 },
+	{ "close-buffer", "BYTES", set_uint, FIELD(close_buffer),
+	  CLOSE_RCVBUF_MIN, CLOSE_RCVBUF_MAX, NULL, NULL,
+	  XSTR(CLOSE_RCVBUF_DEFAULT),
+	  "with --close-events: the receive buffer of each namespace's "
+	  "close socket (about 1.3 KiB a close); what overflows it is lost, "
+	  "counted and shown. Without CAP_NET_ADMIN net.core.rmem_max caps "
+	  "it (said once)",
 	  NULL, 0 },
 	{ "netns", "SEL", set_netns, FIELD(netns), 0, 0, NULL, NULL, "all",
 	  "all, host, or NAME[,NAME...]: bind-mount names, "

@@ -64,10 +64,12 @@ struct ts_options {
 	const char *netns; /* "all", "host" or NAME[,NAME...] */
 	const char *netns_dirs[TS_MAX_NETNS_DIRS]; /* bind-mount dirs */
 	unsigned nnetns_dirs;
-	unsigned netns_max; /* namespaces polled at most */
-	unsigned workers;   /* poll threads */
-	unsigned sample;    /* --sample N: one socket in N */
-	int io_engine;	    /* TS_ENGINE_* */
+	unsigned netns_max;    /* namespaces polled at most */
+	unsigned workers;      /* poll threads */
+	unsigned sample;       /* --sample N: one socket in N */
+	int close_events;      /* --close-events: the kernel's destroy events */
+	unsigned close_buffer; /* ... receive buffer per namespace, bytes */
+	int io_engine;	       /* TS_ENGINE_* */
 	unsigned uring_recv_batch;
 	unsigned uring_cqe_batch;
 	uint64_t exit_timeout_ms; /* the one bound of the whole exit */

@@ -14,6 +14,7 @@
 #include "../service/notify.h"
 #include "../util/stop.h"
 #include "../util/timeutil.h"
+#include "closes.h"
 #include "summary.h"
 
 /* --walk auto: one legacy dump for both families where the kernel takes
@@ -146,7 +147,7 @@ int ts_daemon_init(struct ts_daemon *d, const struct ts_options *opt)
 				strerror(-rc));
 		d->fanout.cg = &d->cg;
 	}
-	return 0;
+	return ts_closes_init(d);
 }
 
 int ts_daemon_post(struct ts_daemon *d, const struct ts_req *r)
@@ -227,6 +228,7 @@ static void count_poll(struct ts_daemon *d, const struct poll_stats *st,
 	c[TS_C_UNCHANGED] = d->changes.unchanged;
 	c[TS_C_CHANGES_OVERFLOW] = d->changes.overflow;
 	c[TS_C_REQUESTS] = ls.posted;
+	ts_closes_count(d, ns);
 	g[TS_G_SOCKETS] = st->records;
 	g[TS_G_NAMESPACES] = ns->total;
 	g[TS_G_NS_SKIPPED] = ns->skipped;
@@ -269,9 +271,13 @@ static void poll_once(struct ts_daemon *d)
 	if (rc < 0)
 		fprintf(stderr, "tcpscope: namespace discovery: %s\n",
 			strerror(-rc));
+	ts_closes_warn(d);
 	ts_fanout_poll_begin(&d->fanout, d->poll_seq + 1);
 	rc = ts_workers_poll(&d->workers, ++d->poll_seq, &st);
+	/* what closed during the poll goes out with it */
+	(void)ts_closes_drain(d, CLOSE_BUDGET);
 	ts_fanout_flush(&d->fanout, ts_workers_ring(&d->workers));
+	ts_closes_flushed(d);
 	ts_loop_polling(&d->loop, 0);
 	failed = rc < 0 || ns.total == ns.failed;
 	d->any_failed |= failed;
@@ -281,8 +287,9 @@ static void poll_once(struct ts_daemon *d)
 	(void)cg_cache_refresh(&d->cg, ts_now_ns(CLOCK_MONOTONIC));
 	if (ts_daemon_reader_gone(d))
 		return; /* quietly, as a filter whose reader left */
-	if (!d->opt->quiet || failed) { /* a failure is never silent */
-		ts_counters_delta(&d->totals, &d->printed, &delta);
+	ts_counters_delta(&d->totals, &d->printed, &delta);
+	/* a failure, or a lost close event, is never silent */
+	if (!d->opt->quiet || failed || delta.c[TS_C_CLOSE_LOST]) {
 		const char *notes[] = { st.error ? st.errmsg : NULL,
 					ns.error ? ns.errmsg : NULL,
 					ns.skipped ? ns.skipmsg : NULL };
@@ -322,6 +329,10 @@ static int poll_loop(struct ts_daemon *d)
 			poll_once(d);
 		else if (ev == TS_EV_WATCHDOG)
 			ts_notify_watchdog();
+		else if (ev == TS_EV_CLOSE)
+			ts_closes_read(d);
+		else if (ev == TS_EV_FLUSH)
+			ts_closes_flush(d);
 	}
 	if (rc < 0)
 		fprintf(stderr, "tcpscope: event loop: %s\n", strerror(-rc));
@@ -346,6 +357,7 @@ static int run_polls(struct ts_daemon *d)
 		.select = o->netns,
 		.netns_max = o->netns_max,
 		.nworkers = o->workers,
+		.close = d->closes_up ? &d->closes : NULL,
 	};
 	struct ts_workers_cfg wc = {
 		.n = o->workers,
@@ -366,6 +378,9 @@ static int run_polls(struct ts_daemon *d)
 	};
 	int rc = ts_workers_start(&d->workers, &wc, &d->fanout, &tc);
 
+	if (rc == 0)
+		ts_closes_during_polls(d);
+
 	if (rc == 0) {
 		rc = ns_table_init(&d->table, &tc);
 		if (rc < 0)
@@ -379,8 +394,9 @@ static int run_polls(struct ts_daemon *d)
 	}
 	ts_workers_stop(&d->workers);
 	if (d->table_up)
-		ns_table_release(&d->table);
+		ns_table_release(&d->table); /* reads the last close events */
 	d->table_up = 0;
+	ts_closes_report_last(d);
 	ts_workers_release(&d->workers);
 	return rc;
 }
@@ -463,6 +479,7 @@ void ts_daemon_release(struct ts_daemon *d)
 	if (d->loop_up)
 		ts_loop_release(&d->loop);
 	d->loop_up = 0;
+	ts_closes_release(d);
 	ts_fanout_release(&d->fanout);
 	cg_cache_release(&d->cg);
 	ts_changes_release(&d->changes);

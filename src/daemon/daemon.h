@@ -10,22 +10,24 @@
  * (ts_daemon_post(), from any thread); SIGHUP reopens file destinations
  * between polls. After each poll the totals are published to the
  * metrics registry (ts_daemon_metrics()) and, unless --quiet, the poll's
- * summary line is printed (a failed poll always). Then the exit phase:
- * one bound (--exit-timeout) for every destination's last delivery.
- * Returns 0, or -EIO when any poll failed or no namespace could ever be
- * opened (exit 1), or the startup error.
+ * summary line is printed (a failed poll always). With --close-events,
+ * the close records are read between polls (and before each poll's end)
+ * and go to the destinations, which send them within a second (closes.h). Then
+ * the exit phase: one bound (--exit-timeout) for every destination's last
+ * delivery. Returns 0, or -EIO when any poll failed or no namespace could ever
+ * be opened (exit 1), or the startup error. ts_daemon_release() frees
+ * everything (NULL and a failed init are fine). Thread-safety: init, run and
+ * release from main; post and metrics from any thread once init returned 0.
  * With --metrics or --control, init starts the HTTP server (http.h)
  * before opening the destinations, so that /healthz and /readyz answer
  * during startup; release stops it first.
- * ts_daemon_release() frees everything (NULL and a failed init are fine).
- * Thread-safety: init, run and release from main; post and metrics from
- * any thread once init returned 0.
  */
 #ifndef TS_DAEMON_H
 #define TS_DAEMON_H
 
 #include "../cgroup/cgpath.h"
 #include "../cli/options.h"
+#include "../engine/close_set.h"
 #include "../metrics/metrics.h"
 #include "../netns/ns_table.h"
 #include "changes.h"
@@ -49,6 +51,11 @@ struct ts_daemon {
 	struct cg_cache cg;
 	struct ts_changes changes;
 	struct ts_tcp_acc tcp;
+	struct close_set closes; /* --close-events */
+	int closes_up;
+	int close_pending;	/* close records written since the last flush */
+	int close_warned;	/* the buffer the kernel granted was said */
+	uint64_t close_read_ns; /* the last read of the close set */
 	struct ts_counters totals;  /* the main thread's own */
 	struct ts_counters printed; /* at the last summary line */
 	uint64_t poll_seq;

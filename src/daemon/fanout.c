@@ -42,6 +42,18 @@ static int in_sample(uint64_t cookie, unsigned n)
 	return (z ^ (z >> 31)) % n == 0;
 }
 
+/* The record's daemon-side fields, then every destination. */
+static void deliver(struct ts_fanout *f, struct ts_record *rec,
+		    struct ring *ring)
+{
+	if (f->cg && (rec->present & (1u << INET_DIAG_CGROUP_ID)))
+		rec->cgroup_path = cg_cache_lookup(f->cg, rec->cgroup_id);
+	rec->hostname = f->hostname;
+	rec->record_counter = ++f->record_counter;
+	for (unsigned i = 0; i < f->nsinks; i++)
+		(void)sink_write(f->sinks[i], rec, ring);
+}
+
 void ts_fanout_record(struct ts_fanout *f, struct ts_record *rec,
 		      struct ring *ring)
 {
@@ -54,12 +66,7 @@ void ts_fanout_record(struct ts_fanout *f, struct ts_record *rec,
 	rec->event = "poll";
 	if (f->changes && !(rec->event = ts_changes_event(f->changes, rec)))
 		return; /* unchanged: counted there */
-	if (f->cg && (rec->present & (1u << INET_DIAG_CGROUP_ID)))
-		rec->cgroup_path = cg_cache_lookup(f->cg, rec->cgroup_id);
-	rec->hostname = f->hostname;
-	rec->record_counter = ++f->record_counter;
-	for (unsigned i = 0; i < f->nsinks; i++)
-		(void)sink_write(f->sinks[i], rec, ring);
+	deliver(f, rec, ring);
 }
 
 void ts_fanout_batch(struct ts_fanout *f, struct ts_record *recs, size_t n,
@@ -68,6 +75,23 @@ void ts_fanout_batch(struct ts_fanout *f, struct ts_record *recs, size_t n,
 	pthread_mutex_lock(&f->lock);
 	for (size_t i = 0; i < n; i++)
 		ts_fanout_record(f, &recs[i], ring);
+	pthread_mutex_unlock(&f->lock);
+}
+
+void ts_fanout_closed(struct ts_fanout *f, struct ts_record *recs, size_t n,
+		      struct ring *ring)
+{
+	pthread_mutex_lock(&f->lock);
+	for (size_t i = 0; i < n; i++) {
+		/* the same sockets as their polls: the sample is by cookie */
+		if (!in_sample(recs[i].cookie, f->sample)) {
+			f->sampled_out++;
+			continue;
+		}
+		/* always sent: a socket's end is a change whatever --emit */
+		recs[i].event = "close";
+		deliver(f, &recs[i], ring);
+	}
 	pthread_mutex_unlock(&f->lock);
 }
 

@@ -49,6 +49,10 @@ void ts_fanout_record(struct ts_fanout *f, struct ts_record *rec,
 /* n records under the lock, in one go. */
 void ts_fanout_batch(struct ts_fanout *f, struct ts_record *recs, size_t n,
 		     struct ring *ring);
+/* n close records (--close-events) under the lock: event "close",
+ * sampled like the polls' records, never held back by --emit changes. */
+void ts_fanout_closed(struct ts_fanout *f, struct ts_record *recs, size_t n,
+		      struct ring *ring);
 /* Start of poll `seq` (change-only output compares with the last one). */
 void ts_fanout_poll_begin(struct ts_fanout *f, uint64_t seq);
 /* End of a poll: every destination sends what it holds. */

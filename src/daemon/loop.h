@@ -17,6 +17,14 @@
  * watchdog's keepalive): TS_EV_WATCHDOG comes once per period, between
  * polls (after a poll longer than the period, at once), before requests
  * and ticks so that they cannot starve it.
+ * Close events (--close-events): ts_loop_watch_close() adds the close
+ * set's epoll fd; while it is readable ts_loop_wait() hands out
+ * TS_EV_CLOSE (after stop, reopen, requests and ticks, so a storm of
+ * closes does not delay a poll); ts_loop_close_pause() stops watching it
+ * for a while (closes then pile up in the kernel's buffer and are read in
+ * fewer, larger batches: fewer wake-ups). ts_loop_flush_after() arms a one-shot
+ * timer (kept if already armed, so records wait at most that long): when
+ * it expires, TS_EV_FLUSH; 0 disarms it.
  * Thread-safety: ts_loop_post() and ts_loop_polling() from any thread; the
  * rest from the thread that owns the loop.
  */
@@ -42,6 +50,8 @@ enum ts_event {
 	TS_EV_POLL,	/* a posted poll request */
 	TS_EV_TICK,	/* the interval's tick */
 	TS_EV_WATCHDOG, /* the watchdog's period (ts_loop_set_watchdog()) */
+	TS_EV_CLOSE,	/* close events are waiting (ts_loop_watch_close) */
+	TS_EV_FLUSH,	/* the flush timer expired (ts_loop_flush_after) */
 };
 
 struct ts_req {
@@ -59,6 +69,11 @@ struct ts_loop_stats {
 struct ts_loop {
 	int epfd, tfd, efd;
 	int wfd; /* the watchdog's timerfd, made when first armed; else 0 */
+	int ffd; /* the flush timer */
+	int cfd; /* the close set's epoll fd, or -1 */
+	int flush_armed;
+	int close_paused;	  /* cfd not watched until close_resume_ns */
+	uint64_t close_resume_ns; /* CLOCK_MONOTONIC */
 	uint64_t interval_ms;
 	pthread_mutex_t lock; /* the queue and the flags below */
 	struct ts_req q[TS_LOOP_QUEUE];
@@ -82,6 +97,12 @@ int ts_loop_set_interval(struct ts_loop *l, uint64_t interval_ms);
 uint64_t ts_loop_interval_ms(const struct ts_loop *l);
 /* TS_EV_WATCHDOG every period_ms from now (0: none). 0 or -errno. */
 int ts_loop_set_watchdog(struct ts_loop *l, uint64_t period_ms);
+/* Watches fd (readable: TS_EV_CLOSE). 0 or -errno. */
+int ts_loop_watch_close(struct ts_loop *l, int fd);
+/* cfd is not watched for ms (then again, by itself). 0 or -errno. */
+int ts_loop_close_pause(struct ts_loop *l, uint64_t ms);
+/* TS_EV_FLUSH in ms unless already armed; 0 disarms. 0 or -errno. */
+int ts_loop_flush_after(struct ts_loop *l, uint64_t ms);
 /* A copy of the counters (any thread). */
 void ts_loop_stats(struct ts_loop *l, struct ts_loop_stats *out);
 

@@ -27,6 +27,22 @@ void ts_summary_sinks(FILE *f, struct sink *const *sinks,
 	fputc('\n', f);
 }
 
+void ts_summary_close(FILE *f, const struct ts_counters *d)
+{
+	const uint64_t *c = d->c;
+
+	fprintf(f,
+		"; close events: %llu (%llu lost, %llu filtered out, %llu "
+		"errors)",
+		(unsigned long long)c[TS_C_CLOSE_EVENTS],
+		(unsigned long long)c[TS_C_CLOSE_LOST],
+		(unsigned long long)c[TS_C_CLOSE_FILTERED],
+		(unsigned long long)c[TS_C_CLOSE_ERRORS]);
+	if (d->g[TS_G_CLOSE_MISSING])
+		fprintf(f, ", %llu namespaces without",
+			(unsigned long long)d->g[TS_G_CLOSE_MISSING]);
+}
+
 void ts_summary_poll(FILE *f, const struct ts_counters *d,
 		     const struct ts_counters *now, const char *const *notes,
 		     unsigned nnotes, struct sink *const *sinks)
@@ -62,6 +78,8 @@ void ts_summary_poll(FILE *f, const struct ts_counters *d,
 		fprintf(f, "; changes only: %llu unchanged not sent%s",
 			(unsigned long long)c[TS_C_UNCHANGED],
 			c[TS_C_CHANGES_OVERFLOW] ? " (table full: sent)" : "");
+	if (g[TS_G_CLOSE_EVENTS])
+		ts_summary_close(f, d);
 	if (g[TS_G_SAMPLE] > 1)
 		fprintf(f, "; sample 1 in %llu: %llu left out",
 			(unsigned long long)g[TS_G_SAMPLE],

@@ -22,6 +22,8 @@
 void ts_summary_poll(FILE *f, const struct ts_counters *delta,
 		     const struct ts_counters *now, const char *const *notes,
 		     unsigned nnotes, struct sink *const *sinks);
+/* "; close events: N (N lost, N filtered out, N errors)" from d. */
+void ts_summary_close(FILE *f, const struct ts_counters *d);
 /* "; URL: N sent, N dropped (N oversize), N errors" per destination,
  * from st (totals or a delta), then the newline; a destination whose
  * library owns its I/O (SINK_F_OWN_IO) adds ", N queued (dropped: N

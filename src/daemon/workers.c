@@ -218,6 +218,13 @@ void ts_workers_set_table(struct ts_workers *ws, const struct ns_table *t)
 	ws->table = t;
 }
 
+void ts_workers_set_hook(struct ts_workers *ws, void (*fn)(void *arg),
+			 void *arg, unsigned every)
+{
+	if (ws->w[0])
+		poll_loop_set_hook(ws->w[0]->loop, fn, arg, every);
+}
+
 struct ring *ts_workers_ring(const struct ts_workers *ws)
 {
 	return ws->w[0] ? poll_loop_ring(ws->w[0]->loop) : NULL;

@@ -54,6 +54,10 @@ void ts_workers_set_table(struct ts_workers *ws, const struct ns_table *t);
 int ts_workers_poll(struct ts_workers *ws, uint64_t seq,
 		    struct poll_stats *sum);
 void ts_workers_ring_stats(const struct ts_workers *ws, struct ring_stats *out);
+/* Worker 0 is the calling thread: fn(arg) runs there every `every`
+ * datagrams of its polls (poll_loop_set_hook). After ts_workers_start. */
+void ts_workers_set_hook(struct ts_workers *ws, void (*fn)(void *arg),
+			 void *arg, unsigned every);
 /* Worker 0's ring (the calling thread's), or NULL. */
 struct ring *ts_workers_ring(const struct ts_workers *ws);
 void ts_workers_stop(struct ts_workers *ws);

@@ -38,6 +38,15 @@ int poll_loop_prepare(struct poll_loop *l, char *err, size_t errlen)
 	return l->ops->prepare ? l->ops->prepare(l, err, errlen) : 0;
 }
 
+void poll_loop_set_hook(struct poll_loop *l, void (*fn)(void *arg), void *arg,
+			unsigned every)
+{
+	l->hook = fn;
+	l->hook_arg = arg;
+	l->hook_every = every ? every : 1;
+	l->hook_n = 0;
+}
+
 struct ring *poll_loop_ring(const struct poll_loop *l)
 {
 	return l ? l->ring : NULL;
@@ -75,13 +84,8 @@ void poll_target_detach(struct poll_target *t)
 	t->loop = NULL;
 }
 
-static int stamp(struct ts_record *rec, void *arg)
+void poll_target_label(const struct poll_target *t, struct ts_record *rec)
 {
-	struct poll_target *t = arg;
-	struct poll_loop *l = t->loop;
-
-	rec->timestamp_ns = l->rx_ns;
-	rec->poll_seq = l->poll_seq;
 	rec->netns = t->netns;
 	rec->netns_inode = t->netns_inode;
 	rec->nsid = t->nsid;
@@ -89,6 +93,16 @@ static int stamp(struct ts_record *rec, void *arg)
 		rec->present |= 1u << TS_PRESENT_NSID;
 	rec->container_id = t->container_id;
 	rec->container_runtime = t->container_runtime;
+}
+
+static int stamp(struct ts_record *rec, void *arg)
+{
+	struct poll_target *t = arg;
+	struct poll_loop *l = t->loop;
+
+	rec->timestamp_ns = l->rx_ns;
+	rec->poll_seq = l->poll_seq;
+	poll_target_label(t, rec);
 	return l->fn(rec, l->arg);
 }
 
@@ -187,10 +201,17 @@ void poll_dump_end(struct poll_loop *l, struct poll_target *t, int rc)
 int poll_feed(struct poll_loop *l, struct poll_target *t, const void *data,
 	      size_t len)
 {
+	int rc;
+
 	l->rx_ns = ts_now_ns(CLOCK_REALTIME);
 	l->st->datagrams++;
 	l->st->bytes += len;
-	return nl_parser_feed(&t->parser, data, len);
+	rc = nl_parser_feed(&t->parser, data, len);
+	if (l->hook && ++l->hook_n >= l->hook_every) {
+		l->hook_n = 0;
+		l->hook(l->hook_arg);
+	}
+	return rc;
 }
 
 int poll_dump_finish(struct poll_loop *l, struct poll_target *t, int rc)

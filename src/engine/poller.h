@@ -148,6 +148,9 @@ struct poll_loop {
 	nl_record_fn fn;
 	void *arg;
 	struct poll_stats *st;
+	void (*hook)(void *arg); /* poll_loop_set_hook(), or NULL */
+	void *hook_arg;
+	unsigned hook_every, hook_n;
 	_Alignas(8) unsigned char buf[NL_RECV_BUF];
 };
 
@@ -157,6 +160,12 @@ int poll_loop_init(struct poll_loop *l, const struct poll_config *cfg);
 void poll_loop_release(struct poll_loop *l);
 /* On the poll thread: 0, or -errno with `err` saying why. */
 int poll_loop_prepare(struct poll_loop *l, char *err, size_t errlen);
+/* fn(arg) is called on the poll thread every `every` datagrams of a poll
+ * (both engines), for what must not wait for the poll's end (close
+ * events, which the kernel queues meanwhile: the main thread is worker
+ * 0). It must not use the loop. Set after poll_loop_init(). */
+void poll_loop_set_hook(struct poll_loop *l, void (*fn)(void *arg), void *arg,
+			unsigned every);
 /* The loop's ring (uring engine, after prepare), else NULL: destinations
  * written from this thread send through it. */
 struct ring *poll_loop_ring(const struct poll_loop *l);
@@ -167,6 +176,9 @@ int poll_target_attach(struct poll_loop *l, struct poll_target *t, int fd,
 		       uint32_t portid);
 /* Removes the target from the loop and closes its fd. NULL-safe. */
 void poll_target_detach(struct poll_target *t);
+/* Stamps t's namespace labels (netns, inode, nsid, container) on rec:
+ * every record of that namespace carries the same, dumped or not. */
+void poll_target_label(const struct poll_target *t, struct ts_record *rec);
 
 /* One poll over targets[0..n). Returns 0 when every dump completed, else
  * the -errno of the last failure (details in *st, always filled). */

@@ -155,6 +155,11 @@ static const char *const names[TS_C_COUNT] = {
 	[TS_C_DUMP_FAIL_MALFORMED] = "dumps_failed_malformed",
 	[TS_C_DUMP_FAIL_KERNEL] = "dumps_failed_kernel",
 	[TS_C_DUMP_FAIL_IO] = "dumps_failed_io",
+	[TS_C_CLOSE_EVENTS] = "close_events",
+	[TS_C_CLOSE_FILTERED] = "close_events_filtered",
+	[TS_C_CLOSE_LOST] = "close_events_lost",
+	[TS_C_CLOSE_OVERRUNS] = "close_overruns",
+	[TS_C_CLOSE_ERRORS] = "close_errors",
 };
 
 static const char *const gauge_names[TS_G_COUNT] = {

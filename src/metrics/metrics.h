@@ -67,6 +67,11 @@ enum ts_counter {
 	TS_C_DUMP_FAIL_MALFORMED,
 	TS_C_DUMP_FAIL_KERNEL,
 	TS_C_DUMP_FAIL_IO,
+	TS_C_CLOSE_EVENTS,   /* --close-events: close messages received */
+	TS_C_CLOSE_FILTERED, /* ... of those, refused by --filter */
+	TS_C_CLOSE_LOST,     /* ... dropped by the kernel: buffer full */
+	TS_C_CLOSE_OVERRUNS, /* ... ENOBUFS reports */
+	TS_C_CLOSE_ERRORS,   /* ... datagrams unreadable or malformed */
 	TS_C_COUNT
 };
 
@@ -89,8 +94,10 @@ enum ts_gauge {
 	TS_G_METRICS_TCP,
 	/* 1 with --metrics-tcp: the tcp block is set */ /* 1 with --emit
 							    changes */
-	TS_G_INTERVAL_MS, /* the interval in force (it may be changed) */
-	TS_G_NS_FAILED,	  /* namespaces that could not be opened */
+	TS_G_INTERVAL_MS,   /* the interval in force (it may be changed) */
+	TS_G_NS_FAILED,	    /* namespaces that could not be opened */
+	TS_G_CLOSE_EVENTS,  /* 1 with --close-events */
+	TS_G_CLOSE_MISSING, /* namespaces polled without a close socket */
 	TS_G_COUNT
 };
 

@@ -35,6 +35,36 @@ int nl_sock_open(int *fd_out, uint32_t *portid_out)
 	return 0;
 }
 
+int nl_sock_open_mcast(uint32_t groups, int rcvbuf, int *fd_out)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	/* the kernel doubles what it is given (its own overhead) */
+	int half = rcvbuf / 2, fd, err = 0;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		    NETLINK_SOCK_DIAG);
+	if (fd < 0)
+		return -errno;
+	/* without CAP_NET_ADMIN the smaller buffer rmem_max allows: the
+	 * caller reads back what it got */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &half, sizeof(half)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &half,
+				 sizeof(half));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		err = -errno;
+	for (int g = 1; err == 0 && g <= 32; g++)
+		if ((groups & (1u << (g - 1))) &&
+		    setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &g,
+			       sizeof(g)) < 0)
+			err = -errno;
+	if (err < 0) {
+		close(fd);
+		return err;
+	}
+	*fd_out = fd;
+	return 0;
+}
+
 int nl_sock_send(int fd, const void *req, size_t len)
 {
 	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };

@@ -24,6 +24,14 @@
  * close-on-exec. */
 int nl_sock_open(int *fd_out, uint32_t *portid_out);
 
+/* A sock_diag socket that only listens: joined to the multicast groups
+ * whose bits are set in `groups` (bit g-1 for group g: SKNLGRP_*; joining
+ * needs no capability, the kernel marks the groups NL_CFG_F_NONROOT_RECV),
+ * with a receive buffer of `rcvbuf` bytes as the kernel counts them
+ * (SO_RCVBUFFORCE when allowed, else SO_RCVBUF within net.core.rmem_max).
+ * 0 and *fd_out (non-blocking, close-on-exec), or -errno. */
+int nl_sock_open_mcast(uint32_t groups, int rcvbuf, int *fd_out);
+
 /* Sends one request. 0 or -errno (EINTR retried). */
 int nl_sock_send(int fd, const void *req, size_t len);
 

@@ -29,10 +29,20 @@ struct ns_opener {
 	/* the one request in flight */
 	int pending;
 	int nsfd;
+	uint32_t groups; /* 0: a dump socket, else a listening one */
+	int rcvbuf;
 	int rc;
 	int sock;
 	uint32_t portid;
 };
+
+/* The socket the request asks for, in the thread's namespace now. */
+static int open_here(const struct ns_opener *o, int *sock, uint32_t *portid)
+{
+	if (o->groups)
+		return nl_sock_open_mcast(o->groups, o->rcvbuf, sock);
+	return nl_sock_open(sock, portid);
+}
 
 static int open_in(struct ns_opener *o, int nsfd, int *sock, uint32_t *portid)
 {
@@ -46,10 +56,10 @@ static int open_in(struct ns_opener *o, int nsfd, int *sock, uint32_t *portid)
 	 * unprivileged tcpscope still sees its own sockets */
 	if (fstat(nsfd, &st) == 0 && st.st_dev == o->self_st.st_dev &&
 	    st.st_ino == o->self_st.st_ino)
-		return nl_sock_open(sock, portid);
+		return open_here(o, sock, portid);
 	if (setns(nsfd, CLONE_NEWNET) < 0)
 		return -errno;
-	rc = nl_sock_open(sock, portid);
+	rc = open_here(o, sock, portid);
 	if (setns(o->self_fd, CLONE_NEWNET) < 0) {
 		rc = -errno;
 		o->lost = 1;
@@ -123,8 +133,8 @@ void ns_opener_free(struct ns_opener *o)
 	free(o);
 }
 
-int ns_opener_socket(struct ns_opener *o, int nsfd, int *sock_out,
-		     uint32_t *portid_out)
+static int request(struct ns_opener *o, int nsfd, uint32_t groups, int rcvbuf,
+		   int *sock_out, uint32_t *portid_out)
 {
 	int rc;
 
@@ -132,6 +142,9 @@ int ns_opener_socket(struct ns_opener *o, int nsfd, int *sock_out,
 	while (o->pending)
 		pthread_cond_wait(&o->cond, &o->lock);
 	o->nsfd = nsfd;
+	o->groups = groups;
+	o->rcvbuf = rcvbuf;
+	o->portid = 0;
 	o->pending = 1;
 	pthread_cond_broadcast(&o->cond);
 	while (o->pending)
@@ -143,6 +156,22 @@ int ns_opener_socket(struct ns_opener *o, int nsfd, int *sock_out,
 	}
 	pthread_mutex_unlock(&o->lock);
 	return rc;
+}
+
+int ns_opener_socket(struct ns_opener *o, int nsfd, int *sock_out,
+		     uint32_t *portid_out)
+{
+	return request(o, nsfd, 0, 0, sock_out, portid_out);
+}
+
+int ns_opener_mcast(struct ns_opener *o, int nsfd, uint32_t groups, int rcvbuf,
+		    int *sock_out)
+{
+	uint32_t portid;
+
+	if (!groups)
+		return -EINVAL;
+	return request(o, nsfd, groups, rcvbuf, sock_out, &portid);
 }
 
 int ns_rtnl_open(int *fd_out)

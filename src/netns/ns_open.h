@@ -7,7 +7,9 @@
  * setns(CLONE_NEWNET) into it, socket(), then setns back. If either setns
  * fails, no socket is returned (never one opened in the wrong namespace);
  * if the way back fails, the thread is unusable and every later call
- * returns -ENOTRECOVERABLE. Calls block the caller until done.
+ * returns -ENOTRECOVERABLE. Calls block the caller until done. The
+ * same thread opens the listening sockets of close events
+ * (ns_opener_mcast()).
  * ns_nsid() asks rtnetlink (RTM_GETNSID) for the id the calling thread's
  * namespace has assigned to `nsfd`'s namespace. ns_owner_rank() tells a
  * namespace root set up from one any user can make (unshare -Urn).
@@ -26,6 +28,11 @@ void ns_opener_free(struct ns_opener *o);
 /* 0 with *sock_out / *portid_out set, or -errno. */
 int ns_opener_socket(struct ns_opener *o, int nsfd, int *sock_out,
 		     uint32_t *portid_out);
+
+/* The same for a socket that only listens to sock_diag multicast groups
+ * (nl_sock_open_mcast(): close events). 0 with *sock_out set, or -errno. */
+int ns_opener_mcast(struct ns_opener *o, int nsfd, uint32_t groups, int rcvbuf,
+		    int *sock_out);
 
 /* 0 and *nsid_out, -ENOENT when no id is assigned, other -errno.
  * rtnl_fd: a NETLINK_ROUTE socket (see ns_rtnl_open()). */

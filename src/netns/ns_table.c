@@ -28,6 +28,7 @@ enum { NS_OWNER_UNKNOWN, NS_OWNER_ROOT, NS_OWNER_OTHER };
 
 struct ns_entry {
 	struct poll_target t;
+	struct close_src close; /* --close-events: its listening socket */
 	uint64_t dev, ino;
 	int nsfd;
 	unsigned worker;
@@ -143,15 +144,13 @@ static void name_entry(struct ns_table *t, struct ns_entry *e,
 	}
 }
 
-/* Opens the entry's socket in its namespace; failures are kept on the
- * entry (and retried next reconcile), never fatal to the table. */
-static void open_target(struct ns_table *t, struct ns_entry *e)
+/* The entry's dump socket; a failure is kept on the entry. */
+static void open_dump(struct ns_table *t, struct ns_entry *e)
 {
 	struct ns_reconcile_stats *st = t->st;
 	int sock, rc;
 	uint32_t portid;
 
-	e->open_gen = t->gen;
 	rc = ns_opener_socket(t->opener, e->nsfd, &sock, &portid);
 	if (rc == 0) {
 		rc = poll_target_attach(t->cfg.loops[e->worker], &e->t, sock,
@@ -170,6 +169,42 @@ static void open_target(struct ns_table *t, struct ns_entry *e)
 		return;
 	}
 	e->open_error = 0;
+}
+
+/* The close-event socket of a polled namespace; a failure is counted
+ * (close_missing, in sweep) and tried again next reconcile. */
+static void open_close(struct ns_table *t, struct ns_entry *e)
+{
+	struct close_set *cs = t->cfg.close;
+	int sock;
+	int rc = ns_opener_mcast(t->opener, e->nsfd, cs->cfg.groups,
+				 (int)cs->cfg.rcvbuf, &sock);
+
+	if (rc == 0 && (rc = close_src_attach(cs, &e->close, sock, &e->t)) < 0)
+		close(sock);
+	if (rc < 0) {
+		snprintf(t->st->errmsg, sizeof(t->st->errmsg),
+			 "netns %s: cannot open close-event socket: %s",
+			 e->name, strerror(-rc));
+		t->st->error = rc;
+	}
+}
+
+static int close_missing(const struct ns_table *t, const struct ns_entry *e)
+{
+	return t->cfg.close && e->close.fd < 0;
+}
+
+/* Opens what the entry lacks in its namespace (its dump socket, then its
+ * close-event socket); failures are kept on the entry (and retried next
+ * reconcile), never fatal to the table. */
+static void open_target(struct ns_table *t, struct ns_entry *e)
+{
+	e->open_gen = t->gen;
+	if (e->t.fd < 0)
+		open_dump(t, e);
+	if (e->t.fd >= 0 && close_missing(t, e))
+		open_close(t, e);
 }
 
 /* Room for n entries in every array a reconcile fills (entries, hash,
@@ -215,14 +250,23 @@ static void add_failed(struct ns_table *t, const struct ns_seen *s, int rc)
 	st->total++;
 }
 
-/* How many namespaces may hold their 2 fds: what the soft RLIMIT_NOFILE
+/* fds a polled namespace holds: its own, its dump socket, and its
+ * close-event socket with --close-events */
+static unsigned fds_per_ns(const struct ns_table *t)
+{
+	return t->cfg.close ? 3 : 2;
+}
+
+/* How many namespaces may hold their fds: what the soft RLIMIT_NOFILE
  * leaves after the fds tcpscope had when the table was made and a
  * reserve for what it opens later (files, sockets, directory scans). */
 static size_t fd_room(const struct ns_table *t)
 {
 	uint64_t used = (uint64_t)t->base_fds + NS_FD_RESERVE;
 
-	return t->fd_limit > used ? (size_t)((t->fd_limit - used) / 2) : 0;
+	return t->fd_limit > used
+		       ? (size_t)((t->fd_limit - used) / fds_per_ns(t))
+		       : 0;
 }
 
 static int tier_of(const struct ns_entry *e)
@@ -237,6 +281,7 @@ static int tier_of(const struct ns_entry *e)
 /* e (held) gives its fds back and is parked for `why`. */
 static void park(struct ns_table *t, struct ns_entry *e, int why)
 {
+	close_src_detach(&e->close);
 	poll_target_detach(&e->t);
 	close(e->nsfd);
 	e->nsfd = -1;
@@ -341,6 +386,7 @@ static int add_entry(struct ns_table *t, const struct ns_seen *s)
 	e->mount_gen = s->kind == NS_SRC_MOUNT ? t->gen : 0;
 	e->nsfd = -1;
 	e->t.fd = -1;
+	e->close.fd = -1;
 	e->t.netns = e->name;
 	e->t.netns_inode = s->ino;
 	e->park = NS_PARK_GONE; /* until it is opened */
@@ -411,6 +457,7 @@ static int on_seen(const struct ns_seen *s, void *arg)
 
 static void free_entry(struct ns_entry *e)
 {
+	close_src_detach(&e->close);
 	poll_target_detach(&e->t);
 	if (e->nsfd >= 0)
 		close(e->nsfd);
@@ -487,8 +534,10 @@ static void sweep(struct ns_table *t, int complete)
 			t->st->reopened++;
 		}
 		/* one try per reconcile: a new entry was tried when added */
-		if (e->t.fd < 0 && e->open_gen != t->gen)
+		if ((e->t.fd < 0 || close_missing(t, e)) &&
+		    e->open_gen != t->gen)
 			open_target(t, e);
+		t->st->close_missing += e->t.fd >= 0 && close_missing(t, e);
 		t->v[keep++] = e;
 	}
 	t->n = keep;
@@ -559,11 +608,11 @@ static void warn_limits(struct ns_table *t, uint64_t now)
 		fprintf(stderr,
 			"tcpscope: warning: %u namespace%s not opened: out of "
 			"file descriptors (RLIMIT_NOFILE %llu; each namespace "
-			"polled takes 2, %u were open at start, %u kept in "
+			"polled takes %u, %u were open at start, %u kept in "
 			"reserve); raise the limit (systemd: LimitNOFILE=)\n",
 			t->nofd, t->nofd == 1 ? "" : "s",
-			(unsigned long long)t->fd_limit, t->base_fds,
-			NS_FD_RESERVE);
+			(unsigned long long)t->fd_limit, fds_per_ns(t),
+			t->base_fds, NS_FD_RESERVE);
 }
 
 int ns_table_reconcile(struct ns_table *t, struct ns_reconcile_stats *st)

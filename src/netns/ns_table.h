@@ -10,7 +10,12 @@
  * fd, which is kept open while the socket lives). Afterwards
  * ns_table_targets() lists each worker's targets for poll_loop_run().
  *
- * Limits: at most cfg.netns_max namespaces hold fds (2 each), and no more
+ * With cfg.close, each namespace polled also holds a socket joined to the
+ * kernel's destroy groups (close events), opened by the same thread and
+ * attached to that set, and released with the dump socket.
+ *
+ * Limits: at most cfg.netns_max namespaces hold fds (2 each, 3 with
+ * cfg.close), and no more
  * than the soft RLIMIT_NOFILE leaves room for (ns_table_init raises it to
  * the hard limit; NS_FD_RESERVE fds stay free for the rest of tcpscope).
  * Past either, namespaces are ranked: the host (always polled), then
@@ -37,6 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../engine/close_set.h"
 #include "../engine/poller.h"
 
 #define NS_MAX_WORKERS 64
@@ -63,6 +69,9 @@ struct ns_table_cfg {
 	unsigned netns_max; /* --netns-max; 0: NS_NETNS_MAX_DEFAULT */
 	unsigned nworkers;
 	struct poll_loop *loops[NS_MAX_WORKERS];
+	/* --close-events: each namespace polled also holds a socket joined
+	 * to the destroy groups, attached to this set; NULL: none */
+	struct close_set *close;
 	/* passed to discovery (see ns_discover_cfg); may be NULL */
 	int (*stat_batch)(void *ctx, const char *const *paths, unsigned n,
 			  uint64_t *dev, uint64_t *ino, int *res);
@@ -78,8 +87,11 @@ struct ns_reconcile_stats {
 	 * no room left under RLIMIT_NOFILE: EMFILE); the last reason in
 	 * errmsg */
 	uint32_t failed;
-	uint32_t skipped;  /* discovery entries that could not be read */
-	uint32_t capped;   /* namespaces not polled: over --netns-max */
+	uint32_t skipped; /* discovery entries that could not be read */
+	uint32_t capped;  /* namespaces not polled: over --netns-max */
+	/* namespaces polled without their close-event socket (it could not
+	 * be opened: the reason in errmsg) */
+	uint32_t close_missing;
 	int error;	   /* last open failure, or 0 */
 	char errmsg[384];  /* room for a 255-byte name */
 	char skipmsg[384]; /* the last skipped entry and why */

@@ -87,17 +87,21 @@ def _on_sigterm(signum, frame):
     raise KeyboardInterrupt('signal %d' % signum)
 
 
-def isolate():
+def isolate(net=False):
     """Re-executes the test as pid 1 of a new pid namespace, with /proc of
     that namespace and a private tmpfs on /run/netns (new mount namespace):
     tcpscope then sees exactly the test's namespaces and processes (plus
     the host's), whatever other jobs do on the machine, and nobody else
     sees the test's bind mounts. When the test ends, the kernel kills
-    whatever it left in the pid namespace and drops the mounts."""
+    whatever it left in the pid namespace and drops the mounts. net: a
+    network namespace of its own too (lo up), tcpscope's "host" there,
+    whose sockets (TIME_WAIT included) die with it."""
     if os.environ.get('TSNT_ISOLATED') == '1':
         os.makedirs(NETNS_DIR, exist_ok=True)
         subprocess.run(['mount', '-t', 'tmpfs', '-o', 'mode=755,size=1m',
                         'tsnt', NETNS_DIR], check=True)
+        if net:
+            lo_up_here()
         log('isolated: pid %d, private %s' % (os.getpid(), NETNS_DIR))
         return
     if shutil.which('unshare') is None:
@@ -107,9 +111,10 @@ def isolate():
     sys.stdout.flush()
     # unshare --fork ignores SIGTERM/SIGINT while it waits: signals reach the
     # test through its process group instead (meson's timeout does the same)
+    net_arg = ['--net'] if net else []
     p = subprocess.Popen(['unshare', '--mount', '--propagation', 'private',
-                          '--pid', '--fork', '--mount-proc',
-                          '--kill-child=SIGTERM', sys.executable,
+                          '--pid', '--fork', '--mount-proc'] + net_arg +
+                         ['--kill-child=SIGTERM', sys.executable,
                           os.path.abspath(sys.argv[0])] + sys.argv[1:],
                          env=env, start_new_session=True)
 
@@ -124,10 +129,10 @@ def isolate():
     sys.exit(rc if rc >= 0 else 128 - rc)
 
 
-def main(body, isolated=False):
+def main(body, isolated=False, net=False):
     """Runs body() with the suite's conventions: 77 when not root, 1 on
     failure, cleanup always (body registers it with at_cleanup).
-    isolated: see isolate()."""
+    isolated, net: see isolate()."""
     signal.signal(signal.SIGTERM, _on_sigterm)
     signal.signal(signal.SIGHUP, _on_sigterm)
     if os.geteuid() != 0:
@@ -137,7 +142,7 @@ def main(body, isolated=False):
         print('SKIP: ip (iproute2) not found')
         sys.exit(77)
     if isolated:
-        isolate()
+        isolate(net)
     rc = 0
     try:
         remove_leftovers()

@@ -3,7 +3,11 @@
  * request posted from another thread runs at once and coalesces with a
  * queued one and with a poll in progress, a new interval re-arms the
  * ticks, the queue is bounded, a long poll counts its missed ticks, and
- * SIGHUP / SIGTERM arrive through the signalfd as reopen / stop.
+ * SIGHUP / SIGTERM arrive through the signalfd as reopen / stop; a
+ * watched close-event fd that is readable gives TS_EV_CLOSE (and does not
+ * hold a tick back; not during a pause, at once after it), and the flush timer
+ * fires once, at its first deadline (a later arming does not push it back), or
+ * not at all once disarmed.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -116,10 +120,67 @@ static void test_signals(void)
 	ts_loop_release(&l);
 }
 
+/* The close set's fd stands in as a pipe: readable while it holds data. */
+static void test_close_and_flush(void)
+{
+	struct ts_loop l;
+	int p[2];
+	uint64_t ms;
+	char c;
+
+	CHECK(pipe(p) == 0);
+	CHECK(ts_loop_init(&l, 150) == 0);
+	CHECK(ts_loop_watch_close(&l, p[0]) == 0);
+	CHECK(write(p[1], "x", 1) == 1);
+	CHECK(next(&l, &ms) == TS_EV_CLOSE);
+	CHECK(ms < 100);
+	/* still readable (level): again, until read */
+	CHECK(next(&l, NULL) == TS_EV_CLOSE);
+	CHECK(read(p[0], &c, 1) == 1);
+	/* closes waiting all the time do not hold the tick back */
+	CHECK(write(p[1], "x", 1) == 1);
+	uint64_t t0 = now_ms(), closes = 0;
+	enum ts_event ev;
+	while ((ev = next(&l, NULL)) == TS_EV_CLOSE && now_ms() - t0 < 1000)
+		closes++;
+	CHECK(ev == TS_EV_TICK);
+	CHECK(closes > 0 && now_ms() - t0 < 250);
+	CHECK(read(p[0], &c, 1) == 1);
+	CHECK(ts_loop_set_interval(&l, 10000) == 0);
+
+	/* a pause: the waiting close is handed out once it is over */
+	CHECK(write(p[1], "x", 1) == 1);
+	CHECK(ts_loop_close_pause(&l, 60) == 0);
+	CHECK(next(&l, &ms) == TS_EV_CLOSE);
+	CHECK(ms >= 50 && ms < 500);
+	CHECK(next(&l, &ms) == TS_EV_CLOSE); /* watched again */
+	CHECK(ms < 50);
+	CHECK(read(p[0], &c, 1) == 1);
+
+	/* flush: at the first deadline, not pushed back by a later arming */
+	CHECK(ts_loop_flush_after(&l, 100) == 0);
+	usleep(60 * 1000);
+	CHECK(ts_loop_flush_after(&l, 100) == 0);
+	CHECK(next(&l, &ms) == TS_EV_FLUSH);
+	CHECK(ms < 80);
+	/* disarmed: nothing comes (a request posted later wakes the loop) */
+	CHECK(ts_loop_flush_after(&l, 20) == 0);
+	CHECK(ts_loop_flush_after(&l, 0) == 0);
+	pthread_t t;
+	pthread_create(&t, NULL, post_later, &l);
+	CHECK(next(&l, &ms) == TS_EV_POLL);
+	CHECK(ms >= 40);
+	pthread_join(t, NULL);
+	ts_loop_release(&l);
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(void)
 {
 	CHECK(ts_stop_init() == 0);
 	test_ticks_and_requests();
+	test_close_and_flush();
 	test_signals();
 	ts_loop_release(NULL);
 	return check_exit();
