@@ -15,14 +15,17 @@ die with it), plus one namespace made with ip netns (tscl-<pid>-b).
  2. Overrun: a 64 KiB buffer and tcpscope stopped (SIGSTOP) while 1,000
     sockets close: the kernel drops most; received + lost == 1,000
     exactly, and the loss is printed even with --quiet.
- 3. --filter (--io-engine auto): only the matching port's closes are sent, the others are
+ 3. At exit: 400 closes queued while tcpscope was stopped are read when
+    it stops (each namespace's close socket is read to the end on
+    release) and counted on a line of their own.
+ 4. --filter (--io-engine auto): only the matching port's closes are sent, the others are
     counted as filtered out (exactly).
- 4. --sample 3: the close records are those of the sockets the polls
+ 5. --sample 3: the close records are those of the sockets the polls
     sampled (the same cookies).
- 5. As nobody (its own namespace only): 1,000 connections' close records,
+ 6. As nobody (its own namespace only): 1,000 connections' close records,
     exact counters; a --close-buffer above what net.core.rmem_max allows
     is said once.
- 6. Closes during a long poll (10,000 sockets held) are read while it
+ 7. Closes during a long poll (10,000 sockets held) are read while it
     runs: a close record of poll N received before poll N's last
     datagram.
 """
@@ -311,6 +314,33 @@ def part_overrun(d):
           % (tot[0], got))
 
 
+def part_exit(d):
+    """Closes still queued when tcpscope stops are read and sent: it is
+    stopped (SIGSTOP) while 200 connections close, then gets SIGTERM and
+    SIGCONT: the stop comes first, and the release of each namespace reads
+    its close socket to the end."""
+    out, err = os.path.join(d, 'exit.json'), os.path.join(d, 'exit.err')
+    p = start(['--close-events', '--netns', 'host', '--interval', '60s',
+               '--fields', FIELDS], out, err)
+    wait_for(lambda: polls_seen(err) >= 1, 30, 'poll 1', p)
+    c = open_moved(None, 200)
+    p.send_signal(signal.SIGSTOP)
+    try:
+        c.close()
+        time.sleep(0.3)
+        p.send_signal(signal.SIGTERM)
+    finally:
+        p.send_signal(signal.SIGCONT)
+    rc = p.wait(20)
+    e = text(err)
+    c.shut()
+    check(rc == 0, 'exit %d: %s' % (rc, e[-300:]))
+    check_records(closes(out, {c.port}), c, 'host',
+                  os.stat('/proc/self/ns/net').st_ino, 'at exit')
+    check('tcpscope: after the last poll; close events: 400 (0 lost' in e,
+          'no line for the closes read at exit: %r' % e[-400:])
+
+
 def part_filter(d):
     out, err = os.path.join(d, 'flt.json'), os.path.join(d, 'flt.err')
     a, b = open_moved(None, 300), open_moved(None, 300)
@@ -455,6 +485,8 @@ def body():
         part_two_namespaces(d)
     with step('overrun counted'):
         part_overrun(d)
+    with step('read at exit'):
+        part_exit(d)
     with step('--filter'):
         part_filter(d)
     with step('--sample'):
