@@ -81,13 +81,17 @@ def test_changes():
           "poll 1 lacks some sockets")
     check(ev(3) <= {"snapshot", "open"} and idle_ports <= who(3),
           "poll 3 is not a snapshot: %r" % ev(3))
+    moved = set()
     for n in (2, 4, 5):
         check(not (who(n) & idle_ports),
               "poll %d sent idle sockets: %r" % (n, who(n) & idle_ports))
-        check(busy_ports <= who(n),
-              "poll %d lacks moving sockets: %r" % (n, busy_ports - who(n)))
-        check({e for c, e in by_poll[n] if c in busy_ports} == {"change"},
+        check({e for c, e in by_poll[n] if c in busy_ports} <= {"change"},
               "poll %d: moving sockets not 'change'" % n)
+        moved |= who(n) & busy_ports
+    # a slow poll (ASan, a loaded host) can leave one tick's window too
+    # short for every mover to send: each must show up in one of them
+    check(busy_ports <= moved,
+          "moving sockets never sent as changed: %r" % (busy_ports - moved))
     late_ev = [(n, e) for n in by_poll for c, e in by_poll[n]
                if c == late_port]
     check(late_ev and late_ev[0][1] == "open",
