@@ -602,3 +602,42 @@ int nl_filter_run(const uint8_t *bc, size_t len, const struct nl_filter_sock *s)
 	}
 	return left == 0;
 }
+
+/* Whether `want` bytes before the end is an op boundary of the yes-chain
+ * (the kernel's valid_cc). */
+static int on_chain(const uint8_t *bc, size_t len, long want)
+{
+	long left = (long)len;
+
+	while (left > want) {
+		struct inet_diag_bc_op o;
+		memcpy(&o, bc, sizeof(o));
+		if (o.yes < 4 || (o.yes & 3))
+			return 0;
+		left -= o.yes;
+		bc += o.yes;
+	}
+	return left == want;
+}
+
+int nl_filter_valid(const uint8_t *bc, size_t len)
+{
+	const uint8_t *p = bc;
+	long left = (long)len;
+
+	while (left > 0) {
+		struct inet_diag_bc_op o;
+		if (left < (long)sizeof(o))
+			return 0;
+		memcpy(&o, p, sizeof(o));
+		if (o.yes < 4 || o.yes > left + 4 || (o.yes & 3))
+			return 0;
+		if (o.code != INET_DIAG_BC_NOP &&
+		    (o.no < 4 || o.no > left + 4 || (o.no & 3) ||
+		     (o.no < left && !on_chain(bc, len, left - o.no))))
+			return 0;
+		left -= o.yes;
+		p += o.yes;
+	}
+	return left == 0;
+}

@@ -38,6 +38,11 @@ struct nl_filter_sock {
 
 int nl_filter_compile(const char *expr, uint8_t *bc, size_t cap,
 		      size_t *len_out, char *err, size_t errlen);
+/* 1 when bytecode passes the kernel audit's jump rules (every op on the
+ * yes-chain, yes and no forward, 4-byte aligned, within len + 4, every
+ * no-target an op of the yes-chain or the end), else 0. For tests and
+ * the fuzzer: what nl_filter_compile() writes always passes. */
+int nl_filter_valid(const uint8_t *bc, size_t len);
 /* 1 when the socket matches, 0 when not (an empty program matches). */
 int nl_filter_run(const uint8_t *bc, size_t len,
 		  const struct nl_filter_sock *s);

@@ -12,59 +12,15 @@
 #include "check.h"
 #include "netlink/nl_filter.h"
 
-static struct nl_filter_sock v4(const char *src, unsigned sport,
-				const char *dst, unsigned dport)
+static struct nl_filter_sock sock(int af, const char *src, unsigned sport,
+				  const char *dst, unsigned dport)
 {
-	struct nl_filter_sock s = { .family = AF_INET,
+	struct nl_filter_sock s = { .family = (uint8_t)af,
 				    .sport = (uint16_t)sport,
 				    .dport = (uint16_t)dport };
-	inet_pton(AF_INET, src, s.src);
-	inet_pton(AF_INET, dst, s.dst);
+	inet_pton(af, src, s.src);
+	inet_pton(af, dst, s.dst);
 	return s;
-}
-
-static struct nl_filter_sock v6(const char *src, unsigned sport,
-				const char *dst, unsigned dport)
-{
-	struct nl_filter_sock s = { .family = AF_INET6,
-				    .sport = (uint16_t)sport,
-				    .dport = (uint16_t)dport };
-	inet_pton(AF_INET6, src, s.src);
-	inet_pton(AF_INET6, dst, s.dst);
-	return s;
-}
-
-/* The kernel's inet_diag_bc_audit, reduced to its jump rules. */
-static int audit(const uint8_t *bc, size_t len)
-{
-	long left = (long)len;
-	const uint8_t *p = bc;
-
-	while (left > 0) {
-		struct inet_diag_bc_op o;
-		memcpy(&o, p, sizeof(o));
-		if (o.yes < 4 || o.yes > left + 4 || (o.yes & 3))
-			return 0;
-		if (o.code != INET_DIAG_BC_NOP &&
-		    (o.no < 4 || o.no > left + 4 || (o.no & 3)))
-			return 0;
-		if (o.code != INET_DIAG_BC_NOP && o.no < left) {
-			/* a no-target must be an op on the yes-chain */
-			long want = left - o.no, l2 = (long)len;
-			const uint8_t *q = bc;
-			while (l2 > want) {
-				struct inet_diag_bc_op x;
-				memcpy(&x, q, sizeof(x));
-				l2 -= x.yes;
-				q += x.yes;
-			}
-			if (l2 != want)
-				return 0;
-		}
-		left -= o.yes;
-		p += o.yes;
-	}
-	return left == 0;
 }
 
 static void expect(const char *expr, const struct nl_filter_sock *s, int want)
@@ -78,7 +34,7 @@ static void expect(const char *expr, const struct nl_filter_sock *s, int want)
 		check_failures++;
 		return;
 	}
-	CHECK(audit(bc, len));
+	CHECK(nl_filter_valid(bc, len));
 	if (nl_filter_run(bc, len, s) != want) {
 		fprintf(stderr, "'%s' on %u->%u: expected %d\n", expr, s->sport,
 			s->dport, want);
@@ -103,10 +59,13 @@ static void bad(const char *expr, const char *word)
 
 int main(void)
 {
-	struct nl_filter_sock a = v4("127.0.0.1", 40000, "127.0.0.1", 443);
-	struct nl_filter_sock b = v4("10.1.2.3", 22, "192.168.0.9", 51000);
-	struct nl_filter_sock c = v6("::1", 8443, "::1", 60000);
-	struct nl_filter_sock m = v6("::ffff:10.9.8.7", 5000, "::1", 80);
+	struct nl_filter_sock a =
+		sock(AF_INET, "127.0.0.1", 40000, "127.0.0.1", 443);
+	struct nl_filter_sock b =
+		sock(AF_INET, "10.1.2.3", 22, "192.168.0.9", 51000);
+	struct nl_filter_sock c = sock(AF_INET6, "::1", 8443, "::1", 60000);
+	struct nl_filter_sock m =
+		sock(AF_INET6, "::ffff:10.9.8.7", 5000, "::1", 80);
 
 	expect("dport = :443", &a, 1);
 	expect("dport = 443", &a, 1);
@@ -150,6 +109,20 @@ int main(void)
 	expect("not not not dport = :443", &a, 0);
 	expect("sport = :8443 || sport = :22 , sport = :5000", &m, 1);
 
+	/* the audit itself refuses what the kernel would: a no-jump into
+	 * a port op's argument, an unaligned jump, a jump past len + 4 */
+	struct inet_diag_bc_op into[3] = {
+		{ INET_DIAG_BC_JMP, 4, 8 },
+		{ INET_DIAG_BC_S_GE, 8, 12 },
+		{ 0, 0, 80 },
+	};
+	CHECK(!nl_filter_valid((const uint8_t *)into, sizeof(into)));
+	into[0].no = 6;
+	CHECK(!nl_filter_valid((const uint8_t *)into, sizeof(into)));
+	into[0].no = 20;
+	CHECK(!nl_filter_valid((const uint8_t *)into, sizeof(into)));
+	into[0].no = 16; /* the end + 4: reject, a valid jump */
+	CHECK(nl_filter_valid((const uint8_t *)into, sizeof(into)));
 	bad("dport = :x", "':x' (column 9)");
 	bad("dport", "at the end");
 	bad("dport :443", "comparison");
