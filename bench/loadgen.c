@@ -3,18 +3,27 @@
  *
  * Usage: loadgen N [--v6-share PCT] [--no-data]
  *
- * Opens N/2 connected pairs (client + accepted server socket) on 127.0.0.1
- * and ::1, spread over child processes that each stay under ~18000 fds (the
+ * Opens N/2 connected pairs (client + accepted server socket): listeners on
+ * 127.0.0.1 and ::1, IPv4 clients from 127.A.B.2 (see below), spread over
+ * up to MAX_CHILDREN child processes that each stay under ~18000 fds (the
  * per-process open-files limit here is 20000 and cannot be raised). Prints
  * "ready N" on stdout once every child is up, then holds the sockets until
  * stdin closes or SIGTERM/SIGINT arrives, and kills its children.
  *
- * Port budget: clients do not bind, so the kernel picks an ephemeral port
- * per connect() that only has to be unique per 4-tuple. Each listener (port
- * chosen by the kernel) serves at most PAIRS_PER_LISTENER connections, so no
- * (src, dst, dport) triple comes near the ~28k-port ephemeral range and the
- * port search stays short. Every socket gets SO_LINGER {1, 0}: closing sends
- * a RST, so no TIME_WAIT sockets outlive the run and skew the next one.
+ * Port budget (1M sockets need ~500k client ports, the ephemeral range has
+ * ~28k): the kernel picks a client's port at connect() so that only its
+ * 4-tuple must be unique, and each listener serves at most
+ * PAIRS_PER_LISTENER connections, so no (src, dst, dport) triple comes near
+ * the range and the port search stays short. An IPv4 client binds, with
+ * IP_BIND_ADDRESS_NO_PORT, to a source address of its own listener's
+ * (127.A.B.2, never 127.0.0.1): otherwise every ephemeral port would soon
+ * hold a client bound to 127.0.0.1 and a new listener's bind(127.0.0.1:0)
+ * would find none free. IPv6 has only ::1, so the ephemeral range is split
+ * (IP_LOCAL_PORT_RANGE, Linux >= 6.3, narrows the namespace's range per
+ * socket; ignored where refused): listeners take the top LISTEN_PORTS
+ * ports, clients the rest. Every socket gets SO_LINGER {1, 0}:
+ * closing sends a RST, so no TIME_WAIT sockets outlive the run and skew
+ * the next one.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -36,12 +45,20 @@
 #define FD_BUDGET	   18000 /* fds one child may hold */
 #define FD_RESERVE	   64	 /* stdio, pipes, listeners' slack */
 #define PAIRS_PER_LISTENER 2048	 /* keeps each port search short */
-#define MAX_CHILDREN	   64
+#define MAX_CHILDREN	   128	 /* 1M sockets: 56 children */
+/* the top of net.ipv4.ip_local_port_range's default 32768-60999 is the
+ * listeners' (1M sockets need ~490 listeners), the rest the clients' */
+#define PORT_TOP     60999
+#define LISTEN_PORTS 2000
+#ifndef IP_LOCAL_PORT_RANGE
+#define IP_LOCAL_PORT_RANGE 51
+#endif
 
 struct plan {
 	long pairs_v4;
 	long pairs_v6;
 	int send_data;
+	int child; /* index: picks the IPv4 clients' source addresses */
 };
 
 static volatile sig_atomic_t stop_flag;
@@ -83,6 +100,17 @@ static socklen_t loopback(int family, struct sockaddr_storage *ss)
 	return sizeof(*s4);
 }
 
+/* Narrows the ports the kernel may pick for `fd`; best effort: where the
+ * option is refused, listeners and clients share the range, which is
+ * enough up to some 100k IPv6 sockets. */
+static void port_range(int fd, unsigned lo, unsigned hi)
+{
+	unsigned range = lo | hi << 16;
+
+	(void)setsockopt(fd, IPPROTO_IP, IP_LOCAL_PORT_RANGE, &range,
+			 sizeof(range));
+}
+
 /* A listener on the loopback address of `family`, port chosen by the kernel;
  * *addr receives its full address for the clients. */
 static int open_listener(int family, struct sockaddr_storage *addr,
@@ -93,6 +121,7 @@ static int open_listener(int family, struct sockaddr_storage *addr,
 	if (fd < 0)
 		die("socket(listener)");
 	*alen = loopback(family, addr);
+	port_range(fd, PORT_TOP - LISTEN_PORTS + 1, PORT_TOP);
 	if (bind(fd, (struct sockaddr *)addr, *alen) < 0)
 		die("bind(listener)");
 	if (listen(fd, 128) < 0)
@@ -114,7 +143,24 @@ static void exchange(int a, int b)
 		die("exchange s->c");
 }
 
-static void open_pairs(int family, long pairs, int send_data)
+/* IPv4 clients of listener `nth` of child `child` bind to 127.A.B.2, A.B
+ * = child * 64 + nth + 1 (a child has at most ~9 listeners), the port left
+ * to connect(). */
+static void bind_source(int fd, int child, long nth)
+{
+	struct sockaddr_in src = { .sin_family = AF_INET };
+	unsigned idx = (unsigned)child * 64u + (unsigned)nth + 1u;
+	int one = 1;
+
+	src.sin_addr.s_addr = htonl(0x7f000002u | (idx & 0xffffu) << 8);
+	if (setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one,
+		       sizeof(one)) < 0)
+		die("IP_BIND_ADDRESS_NO_PORT");
+	if (bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0)
+		die("bind(client)");
+}
+
+static void open_pairs(int family, long pairs, int send_data, int child)
 {
 	struct sockaddr_storage addr;
 	socklen_t alen = 0;
@@ -127,6 +173,9 @@ static void open_pairs(int family, long pairs, int send_data)
 		if (c < 0)
 			die("socket(client)");
 		no_linger(c);
+		port_range(c, 1, PORT_TOP - LISTEN_PORTS);
+		if (family == AF_INET)
+			bind_source(c, child, i / PAIRS_PER_LISTENER);
 		/* Blocking connect on loopback completes the handshake at
 		 * once; the backlog never holds more than one socket. */
 		if (connect(c, (struct sockaddr *)&addr, alen) < 0)
@@ -159,8 +208,8 @@ static void child_main(const struct plan *pl, int ready_fd, int hold_fd)
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 			die("setrlimit");
 	}
-	open_pairs(AF_INET, pl->pairs_v4, pl->send_data);
-	open_pairs(AF_INET6, pl->pairs_v6, pl->send_data);
+	open_pairs(AF_INET, pl->pairs_v4, pl->send_data, pl->child);
+	open_pairs(AF_INET6, pl->pairs_v6, pl->send_data, pl->child);
 	if (write(ready_fd, &c, 1) != 1)
 		die("write(ready)");
 	close(ready_fd);
@@ -279,6 +328,7 @@ static int spawn(long pairs, long v6pct, int send_data, pid_t *pids,
 		struct plan pl = {
 			.pairs_v6 = share * v6pct / 100,
 			.send_data = send_data,
+			.child = i,
 		};
 		pl.pairs_v4 = share - pl.pairs_v6;
 		pid_t pid = fork();
