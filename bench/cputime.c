@@ -12,7 +12,8 @@
  * task-clock gives no user/sys split.
  *
  * Writes one line to REPORT (default stderr):
- *   cputime runs=K user_us=.. sys_us=.. wall_us=.. failed=F
+ *   cputime runs=K user_us=.. sys_us=.. wall_us=.. failed=F maxrss_kb=..
+ * maxrss_kb is the largest peak resident set (ru_maxrss) of any run.
  * Exit status: 0, or 1 when any run did not exit 0.
  */
 #include <errno.h>
@@ -108,6 +109,8 @@ static int run_once(const struct opts *o, struct rusage *sum)
 	sum->ru_utime.tv_usec += ru.ru_utime.tv_usec;
 	sum->ru_stime.tv_sec += ru.ru_stime.tv_sec;
 	sum->ru_stime.tv_usec += ru.ru_stime.tv_usec;
+	if (ru.ru_maxrss > sum->ru_maxrss)
+		sum->ru_maxrss = ru.ru_maxrss;
 	return status;
 }
 
@@ -135,11 +138,11 @@ int main(int argc, char **argv)
 	}
 	fprintf(rep,
 		"cputime runs=%ld user_us=%ld sys_us=%ld wall_us=%ld "
-		"failed=%ld\n",
+		"failed=%ld maxrss_kb=%ld\n",
 		o.runs, tv_us(sum.ru_utime), tv_us(sum.ru_stime),
 		(t1.tv_sec - t0.tv_sec) * 1000000L +
 			(t1.tv_nsec - t0.tv_nsec) / 1000L,
-		failed);
+		failed, sum.ru_maxrss);
 	if (rep != stderr)
 		fclose(rep);
 	return failed ? 1 : 0;

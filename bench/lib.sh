@@ -7,12 +7,29 @@
 # leave thousands of TIME_WAIT sockets). The established hash is still the
 # host's (shared unless net.ipv4.tcp_child_ehash_entries is set), so the
 # walk costs the same. Where unshare is refused it says so and returns.
+# With BENCH_CHILD_EHASH=E (a power of 2), the namespace gets a private
+# established hash of E buckets instead: its dumps then walk neither the
+# machine's other sockets nor do its own (1M at bench/scale.sh's top size)
+# lengthen every other namespace's dumps. The sysctl is per namespace and
+# read when a namespace is created: it is set in this one just for the
+# unshare and put back from inside the new namespace (nsenter to this one),
+# a window of milliseconds in which another job's new namespace would get
+# the same size.
 enter_private_netns() {
 	[ -n "${TCPSCOPE_BENCH_IN_NETNS:-}" ] && return 0
+	local ehash=${BENCH_CHILD_EHASH:-} key=net.ipv4.tcp_child_ehash_entries
+	local old= restore= home
+	if [ -n "$ehash" ] && old=$(sysctl -n "$key" 2>/dev/null); then
+		# unshare keeps this pid: only an open fd still names this netns
+		exec {home}</proc/self/ns/net
+		restore="nsenter --net=/proc/self/fd/$home sysctl -qw $key=$old; exec $home<&-;"
+		sysctl -qw "$key=$ehash" || restore=
+	fi
 	if unshare --net true 2>/dev/null; then
 		export TCPSCOPE_BENCH_IN_NETNS=1
-		exec unshare --net -- bash -c 'ip link set lo up && exec "$0" "$@"' "$@"
+		exec unshare --net -- bash -c "$restore"' ip link set lo up && exec "$0" "$@"' "$@"
 	fi
+	[ -n "$restore" ] && sysctl -qw "$key=$old"
 	echo "${1##*/}: cannot unshare the network namespace; measuring in this one" >&2
 }
 

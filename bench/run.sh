@@ -18,7 +18,9 @@
 # (b-json, b-null, b-pbl) are measured in the same rounds, alternating
 # with the first's, against the same floor: an A/B of two builds.
 # and prints microseconds per socket per poll, ratios to the floor, and how
-# many times less CPU tcpscope uses than ss. The socket count used to
+# many times less CPU tcpscope uses than ss; beside them each tool's wall
+# time per poll (cputime's wall_us / K: start-up and the 1 ms interval
+# included) and peak RSS (ru_maxrss; for ss, its largest run). The socket count used to
 # normalise is the one the floor's dump saw (listeners and any other
 # sockets in the namespace included), not N.
 # --netns host: floor and ss see one namespace only, and tests on a shared
@@ -28,7 +30,9 @@
 # Environment:
 #   BUILD=build              meson build dir holding src/ and bench/
 #   BENCH_SIZES="1000 20000 100000"
-#   POLLS=K                  polls per measurement (default: 2e6/sockets, 20..1000)
+#   POLLS=K                  polls per measurement (default: 2e6/sockets, MIN_POLLS..1000)
+#   MIN_POLLS=20             the fewest polls of the default
+#   SS=1                     0 leaves ss out (its rows read n/a)
 #   ROUNDS=3                 rounds per size; each tool's least-CPU round is shown
 #   V6_SHARE=20              percent of the pairs on ::1
 #   PARSE_REPS=500           parse_bench repetitions (0 skips it)
@@ -37,6 +41,8 @@
 #   METRICS_AB=1             also tcp-metr (--metrics on, scraped; needs curl)
 #   METRICS_PORT=19900       its port (in the private namespace: free)
 #   BENCH_NETNS=0            measure in the current network namespace
+#   BENCH_CHILD_EHASH=E      the private namespace gets its own established
+#                            hash of E buckets (bench/lib.sh)
 # Timing never fails the run: the exit status is 0 unless a tool is broken.
 set -uo pipefail
 
@@ -49,6 +55,8 @@ sizes=${BENCH_SIZES:-1000 20000 100000}
 v6share=${V6_SHARE:-20}
 parse_reps=${PARSE_REPS:-500}
 rounds=${ROUNDS:-3}
+min_polls=${MIN_POLLS:-20}
+with_ss=${SS:-1}
 bin=$build/bench
 tcpscope=${TCPSCOPE:-$build/src/tcpscope}
 tcpscope_b=${TCPSCOPE_B:-}
@@ -138,15 +146,17 @@ measure() {
 row() {
 	local n=$1 s=$2 k=$3 name=$4
 	if [ ! -s "$out/$name" ] || ! [[ $s =~ ^[1-9][0-9]*$ ]]; then
-		printf '%8s %8s %6s  %-9s %9s %9s %9s %8s\n' "$n" "$s" "$k" "$name" n/a n/a n/a n/a
+		printf '%8s %8s %6s  %-9s %9s %9s %9s %8s %9s %7s\n' "$n" "$s" "$k" "$name" n/a n/a n/a n/a n/a n/a
 		return
 	fi
 	awk -v n="$n" -v s="$s" -v k="$k" -v name="$name" \
 		-v u="$(field user_us "$out/$name")" -v y="$(field sys_us "$out/$name")" \
 		-v fu="$(field user_us "$out/floor")" -v fy="$(field sys_us "$out/floor")" \
+		-v w="$(field wall_us "$out/$name")" -v rss="$(field maxrss_kb "$out/$name")" \
 		'BEGIN { d = s * k; t = (u + y) / d; f = (fu + fy) / d;
-		printf "%8s %8s %6s  %-9s %9.3f %9.3f %9.3f %7.2fx\n",
-			n, s, k, name, u / d, y / d, t, (f > 0 ? t / f : 0) }'
+		printf "%8s %8s %6s  %-9s %9.3f %9.3f %9.3f %7.2fx %9.1f %7.1f\n",
+			n, s, k, name, u / d, y / d, t, (f > 0 ? t / f : 0),
+			w / k / 1000, rss / 1024 }'
 }
 
 # best NAME: copies the round of NAME with the least user+sys to $out/NAME.
@@ -199,6 +209,7 @@ bench_round() {
 		[ -n "$tcpscope_b" ] &&
 			tcpscope_rows "$tcpscope_b" b-json b-null b-pbl "$k" "$r"
 	fi
+	[ "$with_ss" = 1 ] || return 0
 	measure "ss.r$r" -n "$k" -o /dev/null -- ss -tinmOH || status=1
 }
 
@@ -221,7 +232,7 @@ bench_size() {
 		/proc/slabinfo >>"$out/notes" 2>/dev/null
 	s=$(field records_per_poll "$out/probe")
 	s=$((${s:-0} > 0 ? s : n))
-	k=${POLLS:-$(((2000000 / s) < 20 ? 20 : ((2000000 / s) > 1000 ? 1000 : 2000000 / s)))}
+	k=${POLLS:-$(((2000000 / s) < min_polls ? min_polls : ((2000000 / s) > 1000 ? 1000 : 2000000 / s)))}
 	for ((r = 1; r <= rounds; r++)); do
 		bench_round "$k" "$r" || { status=1; break; }
 	done
@@ -249,7 +260,7 @@ bench_size() {
 				row "$n" "${s:-?}" "$k" "$t"
 			done
 		fi
-		row "$n" "${s:-?}" "$k" ss
+		[ "$with_ss" = 1 ] && row "$n" "${s:-?}" "$k" ss
 		if [ -s "$out/tcpscope" ] && [ -s "$out/ss" ]; then
 			awk -v t="$(($(field user_us "$out/tcpscope") + $(field sys_us "$out/tcpscope")))" \
 				-v x="$(($(field user_us "$out/ss") + $(field sys_us "$out/ss")))" \
@@ -262,14 +273,16 @@ echo "# tcpscope benchmark: $(uname -sr), $(nproc) cores, $(date -u +%Y-%m-%dT%H
 [ -n "$tcpscope_b" ] && echo "# A: $tcpscope; B (b-* rows): $tcpscope_b"
 [ "$metrics_ab" = 1 ] && echo "# tcp-metr: tcp-null with --metrics 127.0.0.1:$metrics_port, scraped every 100 ms"
 echo "# ss: $(ss -V 2>&1 | head -1); loadgen v6 share ${v6share}%; best of $rounds rounds;" \
-	"private netns: $([ -n "${TCPSCOPE_BENCH_IN_NETNS:-}" ] && echo yes || echo no)"
+	"private netns: $([ -n "${TCPSCOPE_BENCH_IN_NETNS:-}" ] && echo yes || echo no)," \
+	"its ehash: $(sysctl -n net.ipv4.tcp_ehash_entries 2>/dev/null) (negative: the host's, shared);" \
+	"load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ "$parse_reps" != 0 ] && [ -x "$bin/parse_bench" ]; then
 	echo
 	echo "## user-space cost per record (captured 20k dump, no syscalls)"
 	"$bin/parse_bench" -r "$parse_reps" || status=1
 fi
-printf '%8s %8s %6s  %-9s %9s %9s %9s %8s\n' N sockets polls tool \
-	user_us sys_us total_us vs_floor >"$out/table"
+printf '%8s %8s %6s  %-9s %9s %9s %9s %8s %9s %7s\n' N sockets polls tool \
+	user_us sys_us total_us vs_floor wall_ms rss_MB >"$out/table"
 for n in $sizes; do
 	echo "run.sh: $n sockets ..." >&2
 	bench_size "$n"
@@ -278,4 +291,5 @@ echo
 echo "## CPU microseconds per socket per poll (user + sys of the process)"
 cat "$out/table"
 [ -s "$out/notes" ] && cat "$out/notes"
+echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 exit "$status"
