@@ -8,19 +8,27 @@
 #   poll  - median of the summary line's "in X ms" over polls 2..1+K
 # with tcpscope --netns restricted to the benchmark's namespaces (the host's
 # own sockets, whatever load runs there, are left out), syscall engine.
+#   threads, fds - of a tcpscope polling the same namespaces (one more run,
+#           --interval 1s, not timed), read from /proc/PID between its first
+#           and second poll (Threads: in status; entries of fd/)
 # Repeated for each net.ipv4.tcp_child_ehash_entries value in EHASH (set
 # before the namespaces are created: 0 = new namespaces share the host's
-# ehash, whose every bucket a dump of an empty namespace still walks).
+# ehash, whose every bucket a dump of an empty namespace still walks), and
+# for each --workers count in WORKERS on the same namespaces.
 # Cleans up its namespaces and restores the sysctl, whatever happens.
 #
 # Usage: sudo bench/netns.sh [TCPSCOPE_BIN]
-#   env: COUNTS="1 100 500" PAIRS=10 EHASH="0 1024" K1=... (polls per N)
+#   env: COUNTS="1 100 500" PAIRS=10 EHASH="0 1024" WORKERS="1" K=... (polls)
+#   1000 namespaces x 20 sockets, both ehash settings, 1 and 2 workers:
+#   COUNTS="1 1000" EHASH="0 128" WORKERS="1 2" BALLAST_PAIRS=0 bench/netns.sh
 set -euo pipefail
 
 BIN=${1:-${TCPSCOPE_BIN:-$(dirname "$0")/../build/src/tcpscope}}
 COUNTS=${COUNTS:-"1 100 500"}
 PAIRS=${PAIRS:-10}
 EHASH=${EHASH:-"0 1024"}
+WORKERS=${WORKERS:-1}
+W=${WORKERS%% *}
 PY=${PYTHON:-python3}
 PREFIX="tsbn$$-"
 SYSCTL=net.ipv4.tcp_child_ehash_entries
@@ -33,7 +41,7 @@ ENGINE=()
 "$BIN" --help | grep -q -- --engine && ENGINE=(--engine syscall)
 
 ORIG_EHASH=$(sysctl -n $SYSCTL)
-HOLDER=""
+HOLDERS=()
 TMP=$(mktemp -d)
 
 del_all() {
@@ -74,13 +82,24 @@ for i, n in enumerate(names):
 print("ready", len(keep), flush=True)
 sys.stdin.read()
 '
+# One holder per HOLDER_NS namespaces (a process may hold 20000 fds; 1000
+# namespaces of 21 sockets need more); all read the one fifo, so closing
+# its write end ends them all.
+HOLDER_NS=${HOLDER_NS:-400}
 start_holder() { # names...
+	local names=("$@") i h
 	mkfifo "$TMP/in"
-	"$PY" -c "$HOLDER_PY" "$PAIRS" "$@" <"$TMP/in" >"$TMP/holder.out" &
-	HOLDER=$!
+	: >"$TMP/holder.out"
+	for ((i = 0; i < ${#names[@]}; i += HOLDER_NS)); do
+		"$PY" -c "$HOLDER_PY" "$PAIRS" "${names[@]:i:HOLDER_NS}" \
+			<"$TMP/in" >>"$TMP/holder.out" &
+		HOLDERS+=($!)
+	done
 	exec 9>"$TMP/in"
-	while ! grep -q ready "$TMP/holder.out" 2>/dev/null; do
-		kill -0 $HOLDER 2>/dev/null || { echo "holder died" >&2; exit 1; }
+	while [ "$(grep -c ready "$TMP/holder.out")" -lt "${#HOLDERS[@]}" ]; do
+		for h in "${HOLDERS[@]}"; do
+			kill -0 "$h" 2>/dev/null || { echo "holder died" >&2; exit 1; }
+		done
 		sleep 0.1
 	done
 }
@@ -111,12 +130,32 @@ stop_ballast() {
 	fi
 }
 stop_holder() {
-	if [ -n "$HOLDER" ]; then
+	if [ ${#HOLDERS[@]} -gt 0 ]; then
 		exec 9>&-
-		wait $HOLDER 2>/dev/null || true
-		HOLDER=""
+		wait "${HOLDERS[@]}" 2>/dev/null || true
+		HOLDERS=()
 		rm -f "$TMP/in"
 	fi
+}
+
+# sample NSLIST -> "threads fds" of a tcpscope polling NSLIST, read once
+# its first poll is done (every namespace opened), during the 1 s interval
+sample() {
+	local p i r="- -"
+	rm -f "$TMP/sample.err" # not the last run's "poll 1:"
+	"$BIN" --count 2 --interval 1s --dest null --workers "$W" \
+		"${ENGINE[@]}" --netns "$1" 2>"$TMP/sample.err" &
+	p=$!
+	for ((i = 0; i < 1200; i++)); do
+		if grep -q 'poll 1:' "$TMP/sample.err" 2>/dev/null; then
+			r="$(awk '/^Threads:/ {print $2}' /proc/$p/status) $(ls /proc/$p/fd | wc -l)"
+			break
+		fi
+		kill -0 $p 2>/dev/null || break
+		sleep 0.05
+	done
+	wait $p || true
+	echo "$r"
 }
 
 # run POLLS NSLIST -> "wall user sys medianpoll"
@@ -124,7 +163,7 @@ run() {
 	local polls=$1 list=$2
 	/usr/bin/time -f '%e %U %S' -o "$TMP/time" \
 		"$BIN" --count "$polls" --interval 1ms --dest null \
-		"${ENGINE[@]}" --netns "$list" 2>"$TMP/err" || {
+		--workers "$W" "${ENGINE[@]}" --netns "$list" 2>"$TMP/err" || {
 		echo "tcpscope failed:" >&2; tail -3 "$TMP/err" >&2; exit 1; }
 	local med
 	med=$(grep -o 'in [0-9.]* ms' "$TMP/err" | tail -n +2 |
@@ -157,10 +196,10 @@ measure() { # label n list polls
 	row=$(echo "$a $b" | awk -v k="$k" '{
 		printf "%.1f %.1f %s", ($5 - $1) / k * 1000,
 			(($6 + $7) - ($2 + $3)) / k * 1000, $8 }')
-	set -- $row
-	WALL[$E/$n/$label]=$1
-	CPU[$E/$n/$label]=$2
-	echo "| $E | $n | $label | $1 | $2 | $3 | ${rec:--} | $k | $s0..$s1 |"
+	set -- $row $(sample "$list")
+	WALL[$E/$W/$n/$label]=$1
+	CPU[$E/$W/$n/$label]=$2
+	echo "| $E | $W | $n | $label | $1 | $2 | $3 | ${rec:--} | $k | $4 | $5 | $s0..$s1 |"
 	echo "    last summary: $(cut -c1-220 "$TMP/lastline")" >&2
 }
 
@@ -169,8 +208,11 @@ echo "tcpscope: $BIN ${ENGINE[*]}; $(nproc) CPUs; kernel $(uname -r);" \
 	"host ehash sockets: $(host_hashed), load average:" \
 	"$(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| $SYSCTL | namespaces | sockets | wall ms/poll | cpu ms/poll | summary ms (median) | reconcile ms | polls | host ehash sockets |"
-echo "|---|---|---|---|---|---|---|---|---|"
+header() {
+	echo "| $SYSCTL | workers | namespaces | sockets | wall ms/poll | cpu ms/poll | summary ms (median) | reconcile ms | polls | threads | fds | host ehash sockets |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+}
+header
 for E in $EHASH; do
 	sysctl -qw $SYSCTL="$E"
 	for n in $COUNTS; do
@@ -187,9 +229,11 @@ for E in $EHASH; do
 		# fewer polls where one poll is long
 		k=${K:-$(( n >= 500 ? 4 : n >= 100 ? 8 : 30 ))}
 		[ "$E" != 0 ] && k=${K:-$(( n >= 500 ? 20 : 30 ))}
-		measure empty "$n" "$list" "$k"
+		for W in $WORKERS; do measure empty "$n" "$list" "$k"; done
 		start_holder "${names[@]}"
-		measure "$((2 * PAIRS + 1))/ns" "$n" "$list" "$k"
+		for W in $WORKERS; do
+			measure "$((2 * PAIRS + 1))/ns" "$n" "$list" "$k"
+		done
 		stop_holder
 		t0=$(date +%s%N)
 		del_all
@@ -201,6 +245,7 @@ done
 # without BALLAST_PAIRS hidden connections on the machine.
 if [ "${BALLAST_PAIRS:-9000}" -gt 0 ]; then
 	E=0
+	W=${WORKERS%% *}
 	sysctl -qw $SYSCTL=0
 	bn=${BALLAST_N:-100}
 	del_all
@@ -212,8 +257,7 @@ if [ "${BALLAST_PAIRS:-9000}" -gt 0 ]; then
 	echo "Ballast: $bn empty namespaces, $SYSCTL=0, without and with" \
 		"$((2 * ${BALLAST_PAIRS:-9000})) more sockets (hidden namespace):"
 	echo
-	echo "| $SYSCTL | namespaces | sockets | wall ms/poll | cpu ms/poll | summary ms (median) | reconcile ms | polls | host ehash sockets |"
-	echo "|---|---|---|---|---|---|---|---|---|"
+	header
 	measure empty "$bn" "$list" 8
 	start_ballast "${BALLAST_PAIRS:-9000}"
 	measure "empty+ballast" "$bn" "$list" 8
@@ -224,17 +268,19 @@ fi
 echo
 echo "Marginal cost of one more namespace, per poll (difference between rows):"
 for E in $EHASH; do
-	prev=""
-	for n in $COUNTS; do
-		if [ -n "$prev" ]; then
-			for label in empty "$((2 * PAIRS + 1))/ns"; do
-				awk -v e="$E" -v a="$prev" -v b="$n" -v l="$label" \
-					-v w1="${WALL[$E/$prev/$label]}" -v w2="${WALL[$E/$n/$label]}" \
-					-v c1="${CPU[$E/$prev/$label]}" -v c2="${CPU[$E/$n/$label]}" \
-					'BEGIN { printf "- %s=%s, %s, %s -> %s namespaces: %.2f ms wall, %.2f ms cpu\n",
-						"ehash", e, l, a, b, (w2 - w1) / (b - a), (c2 - c1) / (b - a) }'
-			done
-		fi
-		prev=$n
+	for W in $WORKERS; do
+		prev=""
+		for n in $COUNTS; do
+			if [ -n "$prev" ]; then
+				for label in empty "$((2 * PAIRS + 1))/ns"; do
+					awk -v e="$E" -v w="$W" -v a="$prev" -v b="$n" -v l="$label" \
+						-v w1="${WALL[$E/$W/$prev/$label]}" -v w2="${WALL[$E/$W/$n/$label]}" \
+						-v c1="${CPU[$E/$W/$prev/$label]}" -v c2="${CPU[$E/$W/$n/$label]}" \
+						'BEGIN { printf "- %s=%s, %s worker(s), %s, %s -> %s namespaces: %.2f ms wall, %.2f ms cpu\n",
+							"ehash", e, w, l, a, b, (w2 - w1) / (b - a), (c2 - c1) / (b - a) }'
+				done
+			fi
+			prev=$n
+		done
 	done
 done
