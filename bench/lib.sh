@@ -29,7 +29,10 @@ enter_private_netns() {
 		export TCPSCOPE_BENCH_IN_NETNS=1
 		exec unshare --net -- bash -c "$restore"' ip link set lo up && exec "$0" "$@"' "$@"
 	fi
-	[ -n "$restore" ] && sysctl -qw "$key=$old"
+	if [ -n "$restore" ]; then
+		sysctl -qw "$key=$old"
+		exec {home}<&-
+	fi
 	echo "${1##*/}: cannot unshare the network namespace; measuring in this one" >&2
 }
 

@@ -13,7 +13,7 @@ run's peak RSS (ru_maxrss, through bench/cputime) must be at most 16 MB
 Skipped (77): without root (unshare), in an ASan build (the shadow memory
 makes RSS meaningless), where fewer than 200k fds can be had (fs.file-max
 minus those open), or where loadgen's children cannot get enough fds each.
-About 15 s (loadgen's 100k sockets take 1-4 s, each run ~1-2 s).
+About 10 s (loadgen's 100k sockets take 1-4 s, each run ~1-2 s).
 """
 import ctypes
 import os
