@@ -12,14 +12,20 @@ says 1 dump instead of 2; a --filter rides along. The same through each
 engine: syscall, io_uring (multishot receives, and the single-shot
 fallback), each engine's one walk compared with the syscall engine's two
 (the io_uring runs are left out, with a note, where io_uring cannot be
-used).
+used). The gauges of GET /stats (--control) say which: one_walk 1 with
+--walk one and auto, 0 with two; uring 1 for the io_uring engine.
 """
+import http.client
+import json
 import os
 import re
 import socket
+import subprocess
+import tempfile
+import time
 
 from livelib import (SocketKeeper, check, have_ipv6_loopback, main,
-                     parse_lines, require, run)
+                     parse_lines, require, run, tcpscope_bin)
 
 SKIP_KEYS = {"timestamp_ns", "record_counter", "poll_seq",
              "inet_diag_msg_expires"}  # timers run down between dumps
@@ -97,6 +103,67 @@ def uring_usable():
     return rc == 0
 
 
+class UnixHTTP(http.client.HTTPConnection):
+    def __init__(self, path):
+        super().__init__("localhost", timeout=5)
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(5)
+        self.sock.connect(self.path)
+
+
+def gauges(label, args, extra):
+    """The gauges of /stats after the first poll of a daemon run with
+    args."""
+    with tempfile.TemporaryDirectory() as tmp:
+        sock = os.path.join(tmp, "ctl")
+        p = subprocess.Popen([tcpscope_bin(), "--netns", "host", "--states",
+                              "listen", "--interval", "1h", "--quiet",
+                              "--dest", "null", "--control", sock] + args,
+                             stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, env=env_with(extra))
+        try:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and p.poll() is None:
+                try:
+                    c = UnixHTTP(sock)
+                    c.request("GET", "/stats")
+                    r = c.getresponse()
+                    body = r.read()
+                    c.close()
+                    if r.status == 200:
+                        return json.loads(body)["gauges"]
+                except (OSError, http.client.HTTPException):
+                    pass
+                time.sleep(0.05)
+            require(False, "%s %s: no /stats within 20 s (exit %s): %s"
+                    % (label, args, p.poll(), p.stderr.read1(2000)
+                       if p.poll() is not None else ""))
+        finally:
+            p.terminate()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+            p.stderr.close()
+
+
+def check_gauges(engines):
+    for label, args, extra in engines:
+        for walk, want in (("one", 1), ("auto", 1), ("two", 0)):
+            g = gauges(label, args + ["--walk", walk], extra)
+            check(g.get("one_walk") == want and
+                  g.get("uring") == int(label.startswith("uring")),
+                  "%s --walk %s: gauges one_walk %r, uring %r" % (
+                      label, walk, g.get("one_walk"), g.get("uring")))
+        print("%s: /stats gauges one_walk, uring as expected with --walk "
+              "one, auto, two" % label)
+
+
 def test():
     v6 = have_ipv6_loopback()
     engines = ENGINES if uring_usable() else ENGINES[:1]
@@ -115,6 +182,7 @@ def test():
     ref = None
     for label, one, two, filtered in runs:
         ref = compare(label, w, v6, one, two, filtered, ref)
+    check_gauges(engines)
 
 
 def same(what, a, b):
