@@ -37,6 +37,15 @@
 #   V6_SHARE=20              percent of the pairs on ::1
 #   TCPSCOPE=path            tcpscope binary (default: $BUILD/src/tcpscope)
 #   STRACE=1                 0 skips the syscall counts
+#   ENGINES="syscall uring"  the two variants compared (ratios: second /
+#                            first), each ENGINE or ENGINE-WALK for
+#                            --io-engine ENGINE --walk WALK, e.g.
+#                            ENGINES="uring-two uring-one" (default: the
+#                            engines with --walk auto); with a -one
+#                            variant the floor of one legacy dump
+#                            (floor --compat) is measured too, its row
+#                            "floor compat" (x_floor stays against the
+#                            two-dump floor)
 # Timing never fails the run: the exit status is 0 unless a tool is broken.
 set -uo pipefail
 
@@ -53,7 +62,7 @@ v6share=${V6_SHARE:-20}
 use_strace=${STRACE:-1}
 bin=$build/bench
 tcpscope=${TCPSCOPE:-$build/src/tcpscope}
-engines=(syscall uring)
+read -ra engines <<<"${ENGINES:-syscall uring}"
 out=$(mktemp -d /tmp/tcpscope-uring.XXXXXX)
 status=0
 lg_pid=
@@ -179,7 +188,7 @@ best() {
 cpu_row() {
 	local n=$1 s=$2 k=$3 dest=$4 eng=$5 f=$out/$6
 	if [ ! -s "$f" ]; then
-		printf '%7s %7s %5s  %-7s %-7s %s\n' "$n" "$s" "$k" "$dest" "$eng" n/a
+		printf '%7s %7s %5s  %-7s %-9s %s\n' "$n" "$s" "$k" "$dest" "$eng" n/a
 		return
 	fi
 	awk -v n="$n" -v s="$s" -v k="$k" -v dest="$dest" -v eng="$eng" \
@@ -191,7 +200,7 @@ cpu_row() {
 		'BEGIN { d = s * k; t = (u + y) / d; fl = (fu + fy) / d;
 		drop = sprintf("%.1f%%", (ui + ud) > 0 ? 100 * ud / (ui + ud) : 0);
 		if (dest == "floor" || dest == "null") drop = "-";
-		printf "%7s %7s %5s  %-7s %-7s %9.0f %9.0f %8.3f %8.3f %8.3f %6.2fx %7.1f %7.1f %7.1f %6s %5s%%\n",
+		printf "%7s %7s %5s  %-7s %-9s %9.0f %9.0f %8.3f %8.3f %8.3f %6.2fx %7.1f %7.1f %7.1f %6s %5s%%\n",
 			n, s, k, dest, eng, u / k, y / k, u / d, y / d, t,
 			(fl > 0 ? t / fl : 0), vc / k, ic / k, rss / 1024, drop, sp }'
 }
@@ -201,18 +210,19 @@ cpu_row() {
 sc_row() {
 	local n=$1 s=$2 k=$3 dest=$4 eng=$5 name=$6 tot
 	if [ ! -s "$out/$name.pp" ]; then
-		printf '%7s %7s %5s  %-7s %-7s %9s\n' "$n" "$s" "$k" "$dest" "$eng" n/a
+		printf '%7s %7s %5s  %-7s %-9s %9s\n' "$n" "$s" "$k" "$dest" "$eng" n/a
 		return
 	fi
 	tot=$(awk '$1 == "total" { print $2 }' "$out/$name.pp")
 	awk -v n="$n" -v s="$s" -v k="$k" -v dest="$dest" -v eng="$eng" -v t="$tot" \
 		-v list="$(awk '$1 != "total" { printf "%s%s %s", (i++ ? ", " : ""), $1, $2 }' "$out/$name.pp")" \
-		'BEGIN { printf "%7s %7s %5s  %-7s %-7s %9.1f %9.2f  %s\n", n, s, k, dest, eng, t, 1000 * t / s, list }'
+		'BEGIN { printf "%7s %7s %5s  %-7s %-9s %9.1f %9.2f  %s\n", n, s, k, dest, eng, t, 1000 * t / s, list }'
 }
 
-# ratio_row N DEST: uring / syscall of the best rounds and the straces
+# ratio_row N DEST: second / first variant of the best rounds and the
+# straces
 ratio_row() {
-	local n=$1 dest=$2 a=$out/$2-syscall b=$out/$2-uring
+	local n=$1 dest=$2 a=$out/$2-${engines[0]} b=$out/$2-${engines[1]:-}
 	[ -s "$a" ] && [ -s "$b" ] || return 0
 	awk -v n="$n" -v dest="$dest" \
 		-v au="$(field user_us "$a")" -v ay="$(field sys_us "$a")" \
@@ -228,9 +238,15 @@ ratio_row() {
 			(br - ar) / 1024, (bs > 0 ? sprintf("%.1fx", as / bs) : "n/a") }'
 }
 
+# tcpscope's arguments for variant $1 (ENGINE or ENGINE-WALK)
+variant_args() {
+	printf -- '--io-engine %s' "${1%%-*}"
+	case $1 in *-*) printf -- ' --walk %s' "${1#*-}" ;; esac
+}
+
 bench_size() {
 	local n=$1 k s r e i c name dname durl
-	rm -f "$out"/floor*
+	rm -f "$out"/floor* "$out"/compat*
 	for c in "${dests[@]}"; do rm -f "$out/${c%%|*}"-*; done
 	start_loadgen "$n" || { status=1; return; }
 	if ! "$bin/floor" --count 1 >"$out/probe"; then
@@ -245,6 +261,9 @@ bench_size() {
 	for ((r = 1; r <= rounds; r++)); do
 		echo "uring.sh: $n sockets, round $r/$rounds ..." >&2
 		measure "floor.r$r" "$bin/floor" --count "$k" || status=1
+		if [[ " ${engines[*]} " == *-one\ * ]]; then
+			measure "compat.r$r" "$bin/floor" --compat --count "$k" || status=1
+		fi
 		for c in "${dests[@]}"; do
 			dname=${c%%|*}
 			durl=${c#*|}
@@ -253,7 +272,7 @@ bench_size() {
 				e=${engines[$(((i + r + 1) % 2))]}
 				measure "$dname-$e.r$r" "$tcpscope" --count "$k" \
 					--interval "$interval" --netns host --quiet \
-					--io-engine "$e" --dest "$durl" || status=1
+					$(variant_args "$e") --dest "$durl" || status=1
 			done
 		done
 	done
@@ -265,9 +284,9 @@ bench_size() {
 			for e in "${engines[@]}"; do
 				name=$dname-$e
 				strace_run "$name.s1" 1 "$tcpscope" --interval "$interval" \
-					--netns host --quiet --io-engine "$e" --dest "$durl" &&
+					--netns host --quiet $(variant_args "$e") --dest "$durl" &&
 					strace_run "$name.sk" $((k + 1)) "$tcpscope" --interval "$interval" \
-						--netns host --quiet --io-engine "$e" --dest "$durl" &&
+						--netns host --quiet $(variant_args "$e") --dest "$durl" &&
 					per_poll "$k" "$out/$name.s1.st" "$out/$name.sk.st" >"$out/$name.pp" ||
 					status=1
 			done
@@ -278,6 +297,10 @@ bench_size() {
 	best floor
 	s=$(field records_per_poll "$out/probe")
 	cpu_row "$n" "$s" "$k" floor - floor >>"$out/cpu"
+	if [[ " ${engines[*]} " == *-one\ * ]]; then
+		best compat
+		cpu_row "$n" "$s" "$k" floor compat compat >>"$out/cpu"
+	fi
 	for c in "${dests[@]}"; do
 		dname=${c%%|*}
 		for e in "${engines[@]}"; do
@@ -295,7 +318,7 @@ echo "# interval $interval; loadgen v6 share ${v6share}%; best of $rounds rounds
 if ! "$tcpscope" --once --netns host --quiet --io-engine uring --dest null 2>"$out/probe.err"; then
 	echo "uring.sh: --io-engine uring does not run here:" >&2
 	cat "$out/probe.err" >&2
-	engines=(syscall)
+	read -ra engines <<<"$(printf '%s\n' "${engines[@]}" | grep -v '^uring' | tr '\n' ' ')"
 	status=1
 fi
 : >"$out/cpu"
@@ -306,18 +329,18 @@ for n in $sizes; do
 done
 echo
 echo "## CPU and memory (best round; per poll, per record = socket per poll)"
-printf '%7s %7s %5s  %-7s %-7s %9s %9s %8s %8s %8s %7s %7s %7s %7s %6s %6s\n' \
+printf '%7s %7s %5s  %-7s %-9s %9s %9s %8s %8s %8s %7s %7s %7s %7s %6s %6s\n' \
 	N sockets polls dest engine user/poll sys/poll user_us sys_us total_us \
 	x_floor vcsw/p ivcsw/p rss_MB drop spread
 cat "$out/cpu"
 echo
 echo "## syscalls (strace -f -c; (run of 1+K polls - run of 1 poll) / K)"
-printf '%7s %7s %5s  %-7s %-7s %9s %9s  %s\n' N sockets polls dest engine \
+printf '%7s %7s %5s  %-7s %-9s %9s %9s  %s\n' N sockets polls dest engine \
 	per_poll per_1k_rec "per poll, by syscall"
 cat "$out/sc"
 echo
-echo "## uring / syscall (CPU of the best rounds; rss: uring - syscall, MB;"
-echo "## fewer_sc: syscalls per poll, syscall / uring; target >= 20x)"
+echo "## ${engines[1]:-?} / ${engines[0]} (CPU of the best rounds; rss: ${engines[1]:-?} - ${engines[0]}, MB;"
+echo "## fewer_sc: syscalls per poll, ${engines[0]} / ${engines[1]:-?}; target >= 20x for uring / syscall)"
 printf '%7s  %-7s %7s %7s %7s %7s %7s %8s %9s\n' N dest cpu user sys vcsw ivcsw rss_MB fewer_sc
 cat "$out/ratio"
 echo

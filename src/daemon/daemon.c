@@ -75,9 +75,7 @@ int ts_daemon_init(struct ts_daemon *d, const struct ts_options *opt)
 	rc = check_filter(opt);
 	if (rc < 0)
 		return rc;
-	/* the uring engine's in-flight table fills with 500 namespaces of
-	 * one-dump polls (EBUSY): two walks there until that is understood */
-	d->one_walk = choose_walk(opt) && opt->io_engine == TS_ENGINE_SYSCALL;
+	d->one_walk = choose_walk(opt); /* both engines */
 	/* the loop and the HTTP server first: /healthz and /readyz answer
 	 * while destinations are opened (a slow resolver) */
 	rc = ts_loop_init(&d->loop, opt->interval_ms);

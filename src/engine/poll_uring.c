@@ -9,6 +9,16 @@
  * the target's last family is done the receive is cancelled, and the poll
  * ends only when every receive has completed: between polls nothing is in
  * flight, so the reconcile may close and open sockets freely.
+ *
+ * A target holds up to REQS_PER_TARGET requests of the ring's table from
+ * its first send until the last of them completes, which for a cancelled
+ * receive comes after its dump ended (and after the target stopped
+ * counting as in flight). The targets holding requests are bounded so
+ * that all they may hold fits in the table: with one walk many short
+ * dumps end per batch of completions, and starting new ones as soon as
+ * dumps ended filled the table with the cancels and receives of those
+ * that had ended (EBUSY at some 500 namespaces). A target now waits until
+ * an earlier one has let go.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +30,8 @@
 
 /* after the dumps, how long cancelled receives may take to complete */
 #define QUIESCE_MS 1000
+/* a target's send, its receive, and the cancel of that receive */
+#define REQS_PER_TARGET 3
 
 static int ur_init(struct poll_loop *l)
 {
@@ -34,6 +46,19 @@ static void ur_release(struct poll_loop *l)
 	l->ring = NULL;
 	free(l->rearm);
 	l->rearm = NULL;
+}
+
+/* What the table holds beyond the targets: room for a synchronous batch
+ * of the destinations sending from a record callback on this thread. */
+static void set_max_held(struct poll_loop *l)
+{
+	unsigned n = l->ring->nreqs;
+	unsigned keep = n / 4 < RING_SYNC_CHUNK ? n / 4 : RING_SYNC_CHUNK;
+	unsigned fit = (n - keep) / REQS_PER_TARGET;
+
+	l->max_held = fit < l->cfg.max_inflight ? fit : l->cfg.max_inflight;
+	if (l->max_held == 0)
+		l->max_held = 1;
 }
 
 static int ur_prepare(struct poll_loop *l, char *err, size_t errlen)
@@ -52,6 +77,7 @@ static int ur_prepare(struct poll_loop *l, char *err, size_t errlen)
 		return rc;
 	}
 	l->ring = r;
+	set_max_held(l);
 	return 0;
 }
 
@@ -61,6 +87,29 @@ static void want_rearm(struct poll_loop *l, struct poll_target *t)
 		t->rearm = 1;
 		l->rearm[l->nrearm++] = t;
 	}
+}
+
+static void hold(struct poll_loop *l, struct poll_target *t)
+{
+	if (!t->held) {
+		t->held = 1;
+		l->held++;
+	}
+}
+
+/* t gives its place to the next target once nothing of it is left in the
+ * table. */
+static void let_go(struct poll_loop *l, struct poll_target *t)
+{
+	if (t->held && !t->busy && !t->recv && !t->sending && !t->cancels) {
+		t->held = 0;
+		l->held--;
+	}
+}
+
+static int ur_room(const struct poll_loop *l)
+{
+	return l->held < l->max_held;
 }
 
 static void on_recv(struct ring *r, struct ring_req *q, int res,
@@ -136,6 +185,8 @@ static int start_dump(struct poll_loop *l, struct poll_target *t)
 		return -EAGAIN;
 	}
 	io_uring_prep_send(sqe, t->fd, &t->req, t->req.nlh.nlmsg_len, 0);
+	t->sending = 1;
+	hold(l, t);
 	if (!t->recv) {
 		rc = arm_recv(l, t);
 		if (rc == -ENOBUFS)
@@ -151,12 +202,34 @@ static int multishot(const struct poll_loop *l)
 	return l->ring->features & RING_F_MULTISHOT;
 }
 
+static void on_cancelled(struct ring *r, struct ring_req *q, int res,
+			 unsigned flags)
+{
+	struct poll_target *t = q->ctx;
+
+	(void)r;
+	(void)res;
+	(void)flags;
+	t->cancels--;
+	let_go(t->loop, t);
+}
+
+/* Cancels t's receive, once. */
+static void stop_recv(struct poll_loop *l, struct poll_target *t)
+{
+	if (t->recv && !t->recv->cancelled &&
+	    ring_cancel_cb(l->ring, t->recv, on_cancelled, t) == 0) {
+		t->recv->cancelled = 1;
+		t->cancels++;
+	}
+}
+
 /* A dump ended: the target's next family, or its end, where a multishot
  * receive is stopped (a single-shot one is simply not posted again). */
 static void end_dump(struct poll_loop *l, struct poll_target *t, int rc)
 {
-	if (poll_dump_finish(l, t, rc) && t->recv && multishot(l))
-		(void)ring_cancel(l->ring, t->recv);
+	if (poll_dump_finish(l, t, rc) && multishot(l))
+		stop_recv(l, t);
 }
 
 static void on_sent(struct ring *r, struct ring_req *q, int res, unsigned flags)
@@ -165,8 +238,10 @@ static void on_sent(struct ring *r, struct ring_req *q, int res, unsigned flags)
 
 	(void)r;
 	(void)flags;
+	t->sending = 0;
 	if (t->busy && res != (int)t->req.nlh.nlmsg_len)
 		end_dump(t->loop, t, res < 0 ? res : -EIO);
+	let_go(t->loop, t);
 }
 
 /* Checks a received datagram and finds its payload; 0 or -errno. */
@@ -226,6 +301,7 @@ static void on_recv(struct ring *r, struct ring_req *q, int res, unsigned flags)
 	t->recv = NULL;
 	if (t->busy) /* ran out of buffers, or a single-shot receive */
 		want_rearm(l, t);
+	let_go(l, t);
 }
 
 static void rearm_pending(struct poll_loop *l)
@@ -262,9 +338,7 @@ static void quiesce(struct poll_loop *l, struct poll_target *const *targets,
 			struct poll_target *t = targets[i];
 			if (t->busy)
 				end_dump(l, t, err);
-			if (t->recv && !t->recv->cancelled &&
-			    ring_cancel(l->ring, t->recv) == 0)
-				t->recv->cancelled = 1;
+			stop_recv(l, t);
 			left += t->recv != NULL;
 		}
 		while (l->nrearm) /* nothing is armed again */
@@ -283,6 +357,10 @@ static void ur_run(struct poll_loop *l, struct poll_target *const *targets,
 	size_t next = 0;
 	int err = -ETIMEDOUT;
 
+	/* what a poll that ended early left in the table still counts */
+	l->held = 0;
+	for (size_t i = 0; i < n; i++)
+		l->held += targets[i]->held != 0;
 	if (!l->ring) { /* made here when this thread's prepare failed */
 		int rc = ur_prepare(l, l->st->errmsg, sizeof(l->st->errmsg));
 		if (rc < 0) {
@@ -291,7 +369,8 @@ static void ur_run(struct poll_loop *l, struct poll_target *const *targets,
 		}
 	}
 	poll_fill(l, targets, n, &next);
-	while (l->inflight > 0) {
+	/* targets may wait for room while none is in flight */
+	while (l->inflight > 0 || next < n) {
 		int rc = ring_reap(l->ring, l->cfg.timeout_ms);
 		if (rc <= 0) {
 			err = rc < 0 ? rc : -ETIMEDOUT;
@@ -309,5 +388,6 @@ const struct poll_engine_ops poll_uring_ops = {
 	.release = ur_release,
 	.prepare = ur_prepare,
 	.start = start_dump,
+	.room = ur_room,
 	.run = ur_run,
 };

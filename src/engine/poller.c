@@ -62,6 +62,9 @@ int poll_target_attach(struct poll_loop *l, struct poll_target *t, int fd,
 	t->busy = 0;
 	t->broken = 0;
 	t->recv = NULL;
+	t->sending = 0;
+	t->cancels = 0;
+	t->held = 0;
 	t->rearm = 0;
 	t->bid = -1;
 	t->loop = l;
@@ -229,7 +232,8 @@ int poll_dump_finish(struct poll_loop *l, struct poll_target *t, int rc)
 void poll_fill(struct poll_loop *l, struct poll_target *const *targets,
 	       size_t n, size_t *next)
 {
-	while (l->inflight < l->cfg.max_inflight && *next < n) {
+	while (l->inflight < l->cfg.max_inflight && *next < n &&
+	       (!l->ops->room || l->ops->room(l))) {
 		struct poll_target *t = targets[(*next)++];
 		int rc = t->broken ? 0 : l->ops->start(l, t);
 		if (rc > 0)

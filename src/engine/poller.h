@@ -18,7 +18,10 @@
  *    sequence number, labels). The caller owns the memory; the loop owns
  *    the fd from poll_target_attach() until poll_target_detach().
  *  - poll_loop_run() dumps every family of every target, keeping up to
- *    max_inflight dumps in flight at once, and calls `fn` per socket with
+ *    max_inflight dumps in flight at once (uring: fewer when its table
+ *    could not hold every request of that many targets; a target starts
+ *    when an earlier one lets go of its requests, so no target ever finds
+ *    the table full), and calls `fn` per socket with
  *    the record stamped with the datagram's receive time, the poll number
  *    and the namespace labels. A dump that fails keeps the records already
  *    delivered, is counted for its target (which is marked `broken`: its
@@ -109,6 +112,9 @@ struct poll_target {
 	/* uring engine: the request lives until its send completes */
 	struct nl_diag_request req;
 	struct ring_req *recv;	 /* the armed receive, or NULL */
+	int sending;		 /* its request's send has not completed */
+	unsigned cancels;	 /* cancels of its receive not completed */
+	int held;		 /* counted in loop->held */
 	int rearm;		 /* its receive ended early: arm again */
 	int bid;		 /* single-shot: the buffer posted, or -1 */
 	struct sockaddr_nl from; /* single-shot: the sender */
@@ -128,6 +134,8 @@ struct poll_engine_ops {
 	/* sends t's next dump request (poll_dump_next()); 1 if one was
 	 * sent, 0 if t has no family left, -errno */
 	int (*start)(struct poll_loop *l, struct poll_target *t);
+	/* whether another target may start now; NULL: always */
+	int (*room)(const struct poll_loop *l);
 	void (*run)(struct poll_loop *l, struct poll_target *const *targets,
 		    size_t n);
 };
@@ -142,6 +150,9 @@ struct poll_loop {
 	struct poll_target **rearm; /* uring: max_inflight entries */
 	unsigned nrearm;
 	unsigned inflight; /* targets with a dump running */
+	/* uring: targets holding requests of the ring (a dump running, or a
+	 * send, receive or cancel not completed), and their bound */
+	unsigned held, max_held;
 	struct poll_config cfg;
 	uint64_t poll_seq;
 	uint64_t rx_ns;
@@ -204,7 +215,8 @@ int poll_feed(struct poll_loop *l, struct poll_target *t, const void *data,
 /* t's dump ended (rc 0 done, else -errno): accounts it and starts t's next
  * family. 1 when t has nothing left in this poll (no longer in flight). */
 int poll_dump_finish(struct poll_loop *l, struct poll_target *t, int rc);
-/* Starts dumps until max_inflight run or targets[*next..n) is used up. */
+/* Starts dumps until max_inflight run, the engine has no room, or
+ * targets[*next..n) is used up. */
 void poll_fill(struct poll_loop *l, struct poll_target *const *targets,
 	       size_t n, size_t *next);
 

@@ -13,7 +13,7 @@
 /* a synchronous send that has not completed by then is cancelled */
 #define SYNC_TIMEOUT_MS 5000
 #define SYNC_SLICE_MS	50 /* how soon a stop request is seen */
-#define SEND_CHUNK	64
+#define SEND_CHUNK	RING_SYNC_CHUNK
 
 struct ring_req *ring_req_get(struct ring *r, enum ring_op op, ring_cqe_fn fn,
 			      void *ctx)
@@ -79,7 +79,13 @@ static void cancel_done(struct ring *r, struct ring_req *q, int res,
 
 int ring_cancel(struct ring *r, struct ring_req *q)
 {
-	struct ring_req *c = ring_req_get(r, RING_OP_CANCEL, cancel_done, NULL);
+	return ring_cancel_cb(r, q, cancel_done, NULL);
+}
+
+int ring_cancel_cb(struct ring *r, struct ring_req *q, ring_cqe_fn fn,
+		   void *ctx)
+{
+	struct ring_req *c = ring_req_get(r, RING_OP_CANCEL, fn, ctx);
 	struct io_uring_sqe *sqe;
 
 	if (!c)

@@ -79,6 +79,8 @@ static inline int ring_ud_decode(uint64_t ud, enum ring_op *op, uint32_t *id)
 #define RING_CQE_BATCH	128
 #define RING_BATCH_MAX	4096
 #define RING_SQ_ENTRIES 256
+/* requests a synchronous batch (ring_send_batch) takes at most at once */
+#define RING_SYNC_CHUNK 64
 /* a provided buffer holds one whole netlink datagram after the
  * io_uring_recvmsg_out header and the sender's address */
 #define RING_RECV_BUF_SIZE (32768 + 64)
@@ -196,6 +198,11 @@ struct io_uring_sqe *ring_sqe(struct ring *r, struct ring_req *q);
 int ring_reap(struct ring *r, int timeout_ms);
 /* Cancels q (by user_data); its callback sees -ECANCELED or its result. */
 int ring_cancel(struct ring *r, struct ring_req *q);
+/* The same, and fn(ctx) gets the cancel's own completion (which holds a
+ * request of the table until then); fn must not be NULL. It may run
+ * during a synchronous wait: it must not start requests. */
+int ring_cancel_cb(struct ring *r, struct ring_req *q, ring_cqe_fn fn,
+		   void *ctx);
 
 /* Receive buffers: the data of buffer `bid`, and giving it back. */
 uint8_t *ring_buf(struct ring *r, unsigned bid);

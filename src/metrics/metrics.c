@@ -173,8 +173,14 @@ static const char *const gauge_names[TS_G_COUNT] = {
 	[TS_G_LAST_DONE_MONO] = "poll_end_monotonic_ns",
 	[TS_G_POLL_SEQ] = "poll",
 	[TS_G_URING] = "uring",
+	[TS_G_SAMPLE] = "sample",
+	[TS_G_ONE_WALK] = "one_walk",
+	[TS_G_EMIT_CHANGES] = "emit_changes",
+	[TS_G_METRICS_TCP] = "metrics_tcp",
 	[TS_G_INTERVAL_MS] = "interval_ms",
 	[TS_G_NS_FAILED] = "namespaces_failed",
+	[TS_G_CLOSE_EVENTS] = "close_events",
+	[TS_G_CLOSE_MISSING] = "close_namespaces_missing",
 };
 
 void ts_drop_label(enum sink_drop why, char *out, size_t n)

@@ -90,14 +90,12 @@ enum ts_gauge {
 	TS_G_URING,	     /* 1 when the io_uring engine is in use */
 	TS_G_SAMPLE,	     /* --sample N (1: every socket) */
 	TS_G_ONE_WALK,	     /* 1: one dump walks the hash for both families */
-	TS_G_EMIT_CHANGES,
-	TS_G_METRICS_TCP,
-	/* 1 with --metrics-tcp: the tcp block is set */ /* 1 with --emit
-							    changes */
-	TS_G_INTERVAL_MS,   /* the interval in force (it may be changed) */
-	TS_G_NS_FAILED,	    /* namespaces that could not be opened */
-	TS_G_CLOSE_EVENTS,  /* 1 with --close-events */
-	TS_G_CLOSE_MISSING, /* namespaces polled without a close socket */
+	TS_G_EMIT_CHANGES,   /* 1 with --emit changes */
+	TS_G_METRICS_TCP,    /* 1 with --metrics-tcp: the tcp block is set */
+	TS_G_INTERVAL_MS,    /* the interval in force (it may be changed) */
+	TS_G_NS_FAILED,	     /* namespaces that could not be opened */
+	TS_G_CLOSE_EVENTS,   /* 1 with --close-events */
+	TS_G_CLOSE_MISSING,  /* namespaces polled without a close socket */
 	TS_G_COUNT
 };
 

@@ -150,6 +150,13 @@ static void test_stats(void)
 			  "\"records\":411,") != NULL);
 	CHECK(strstr(buf, "\"send_error\":0") != NULL);
 	CHECK(buf[b.len - 1] == '\n' && buf[b.len - 2] == '}');
+	/* every gauge under a name of its own (unnamed ones were all "?",
+	 * keys a JSON reader takes only the last of) */
+	CHECK(strstr(buf, "\"one_walk\":") != NULL);
+	CHECK(strstr(buf, "\"?\"") == NULL);
+	for (unsigned i = 0; i < TS_G_COUNT; i++)
+		for (unsigned j = 0; j < i; j++)
+			CHECK(strcmp(ts_gauge_name(i), ts_gauge_name(j)) != 0);
 }
 
 static void test_fail_reasons(void)
