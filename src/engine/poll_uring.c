@@ -48,8 +48,10 @@ static void ur_release(struct poll_loop *l)
 	l->rearm = NULL;
 }
 
-/* What the table holds beyond the targets: room for a synchronous batch
- * of the destinations sending from a record callback on this thread. */
+/* The targets that may hold requests at once: as many as fit in the
+ * table once room is kept for a synchronous batch of the destinations
+ * sending from a record callback on this thread, and no more than
+ * max_inflight. */
 static void set_max_held(struct poll_loop *l)
 {
 	unsigned n = l->ring->nreqs;

@@ -3,8 +3,8 @@
  * per target for both families) over more targets than its in-flight
  * table holds: 600 sock_diag sockets, each a target of its own, polled
  * three times with the default ring (512 requests) and with an 8-entry
- * one (16 requests, fewer than one target's worth per dump kept in
- * flight by default), multishot and single-shot. Every dump must complete
+ * one (16 requests: room for 4 targets at a time, where max_inflight
+ * would allow 64), multishot and single-shot. Every dump must complete
  * (none refused with EBUSY: a target starts only when the table has room
  * for all it may hold, and later ones wait for earlier ones to let go),
  * each reporting the test's listeners, and nothing may stay in the table
