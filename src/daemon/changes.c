@@ -5,21 +5,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/table_mem.h"
+
 int ts_changes_init(struct ts_changes *c, size_t max_sockets,
 		    unsigned snapshot_every)
 {
+	void *cur = NULL, *prev = NULL;
+
 	memset(c, 0, sizeof(*c));
 	c->nslots = 1024;
 	while (c->nslots < 2 * max_sockets)
 		c->nslots *= 2;
 	c->max = c->nslots / 2;
 	c->snapshot_every = snapshot_every;
-	c->cur = calloc(c->nslots, sizeof(*c->cur));
-	c->prev = calloc(c->nslots, sizeof(*c->prev));
-	if (!c->cur || !c->prev) {
-		ts_changes_release(c);
+	if (ts_table_calloc(c->nslots, sizeof(struct ts_change_slot), &cur) <
+		    0 ||
+	    ts_table_calloc(c->nslots, sizeof(struct ts_change_slot), &prev) <
+		    0) {
+		free(cur); /* big tables: no half-made state kept */
 		return -ENOMEM;
 	}
+	c->cur = cur;
+	c->prev = prev;
 	return 0;
 }
 
