@@ -5,8 +5,8 @@
  *
  * Why: with 4 KiB pages each probe of a 12 MB table also misses the TLB;
  * with THP in "madvise" mode (Debian's default) plain calloc memory never
- * gets huge pages. Measured: --metrics-tcp's cost per socket fell from
- * ~0.09 us to ~0.03 us at 100k sockets (docs/benchmarks.md, "Features").
+ * gets huge pages. Measured: --metrics-tcp's user time per socket fell from
+ * 0.07-0.15 us to 0.003-0.05 us at 100k (docs/benchmarks.md, "Features").
  *
  * Contract: ts_table_calloc() is calloc(nmemb, size) aligned to 2 MiB and
  * advised MADV_HUGEPAGE (advice refused: still zeroed memory); 0 or
