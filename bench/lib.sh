@@ -38,11 +38,12 @@ enter_private_netns() {
 
 # loadgen reads a fifo as stdin: holding its write end keeps the sockets
 # up, closing it (or the EXIT trap's SIGTERM) tears them down.
+# start_loadgen N [LOADGEN-OPTIONS...]
 start_loadgen() {
 	local i
 	rm -f "$out/lg.in" "$out/lg.out"
 	mkfifo "$out/lg.in"
-	"$bin/loadgen" "$1" --v6-share "$v6share" <"$out/lg.in" >"$out/lg.out" &
+	"$bin/loadgen" "$1" --v6-share "$v6share" "${@:2}" <"$out/lg.in" >"$out/lg.out" &
 	lg_pid=$!
 	exec {lg_in}>"$out/lg.in"
 	for ((i = 0; i < 1200; i++)); do
@@ -59,4 +60,47 @@ stop_loadgen() {
 	exec {lg_in}>&-
 	wait "$lg_pid" 2>/dev/null
 	lg_pid=
+}
+
+# for an EXIT trap: loadgen (and its children, by PR_SET_PDEATHSIG) gone
+kill_loadgen() {
+	[ -n "${lg_pid:-}" ] || return 0
+	kill -TERM "$lg_pid" 2>/dev/null
+	wait "$lg_pid" 2>/dev/null
+	lg_pid=
+}
+
+# field KEY FILE: the value of KEY=NUMBER in a one-line report
+field() { sed -n "s/.*[[:space:]]$1=\([0-9]*\).*/\1/p" "$2" | head -1; }
+
+# cpu_us FILE: user + sys of a cputime report
+cpu_us() { echo $(($(field user_us "$1") + $(field sys_us "$1"))); }
+
+# best NAME: copies the round of NAME ($out/NAME.rR) with the least
+# user+sys to $out/NAME (and its .out, if any). The minimum is the figure
+# least disturbed by whatever else the machine ran.
+best() {
+	local f min= pick= t
+	rm -f "$out/$1"
+	for f in "$out/$1".r*; do
+		case $f in *.err | *.out) continue ;; esac
+		[ -s "$f" ] || continue
+		t=$(cpu_us "$f")
+		if [ -z "$min" ] || [ "$t" -lt "$min" ]; then
+			min=$t
+			pick=$f
+		fi
+	done
+	[ -n "$pick" ] && cp "$pick" "$out/$1"
+	[ -n "$pick" ] && [ -f "$pick.out" ] && cp "$pick.out" "$out/$1.out"
+	return 0
+}
+
+# parse_bench_header REPS: parse_bench's ns per record, the figure every
+# ratio is given beside (0 skips it); 1 if parse_bench fails
+parse_bench_header() {
+	[ "$1" != 0 ] && [ -x "$bin/parse_bench" ] || return 0
+	echo
+	echo "## user-space cost per record (captured 20k dump, no syscalls)"
+	"$bin/parse_bench" -r "$1"
 }

@@ -1,7 +1,7 @@
 /*
  * loadgen.c - holds N established TCP sockets on loopback for the benchmarks.
  *
- * Usage: loadgen N [--v6-share PCT] [--no-data]
+ * Usage: loadgen N [--v6-share PCT] [--no-data] [--move PCT [--move-every MS]]
  *
  * Opens N/2 connected pairs (client + accepted server socket): listeners on
  * 127.0.0.1 and ::1, IPv4 clients from 127.A.B.2 (see below), spread over
@@ -24,6 +24,12 @@
  * ports, clients the rest. Every socket gets SO_LINGER {1, 0}:
  * closing sends a RST, so no TIME_WAIT sockets outlive the run and skew
  * the next one.
+ *
+ * --move PCT: in each child, the first PCT% of its pairs (PCT may be a
+ * fraction, e.g. 0.5) send 8 bytes client -> server every MS ms (default
+ * 100), read at once by the server side, so that share of the sockets
+ * (both ends of a pair) has changed counters between two polls whose gap
+ * is at least MS; the other sockets stay idle (bench/features.sh).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -60,6 +66,14 @@ struct plan {
 	int send_data;
 	int child; /* index: picks the IPv4 clients' source addresses */
 };
+
+/* --move: the pairs of this child that send (client, server fds). */
+static struct {
+	double pct;
+	int every_ms;
+	int *fd;
+	long n, max;
+} movers = { .every_ms = 100 };
 
 static volatile sig_atomic_t stop_flag;
 
@@ -186,6 +200,35 @@ static void open_pairs(int family, long pairs, int send_data, int child)
 		no_linger(s);
 		if (send_data)
 			exchange(c, s);
+		if (movers.n < movers.max) {
+			movers.fd[2 * movers.n] = c;
+			movers.fd[2 * movers.n + 1] = s;
+			movers.n++;
+		}
+	}
+}
+
+/*
+ * Holds the child's sockets until `hold_fd` reports EOF (or a signal kills
+ * it); with --move, wakes every movers.every_ms to send 8 bytes on each
+ * mover pair and read them on its server side (loopback delivers at once).
+ */
+static void hold_moving(int hold_fd)
+{
+	struct pollfd p = { .fd = hold_fd, .events = POLLIN };
+	char buf[16] = "tcpscope-move";
+
+	for (;;) {
+		int r = poll(&p, 1, movers.n ? movers.every_ms : -1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r != 0)
+			return; /* EOF or error on hold_fd: the parent is done
+				 */
+		for (long i = 0; i < movers.n; i++)
+			if (write(movers.fd[2 * i], buf, 8) != 8 ||
+			    read(movers.fd[2 * i + 1], buf, sizeof(buf)) != 8)
+				die("move");
 	}
 }
 
@@ -208,13 +251,19 @@ static void child_main(const struct plan *pl, int ready_fd, int hold_fd)
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 			die("setrlimit");
 	}
+	movers.max = (long)((double)(pl->pairs_v4 + pl->pairs_v6) * movers.pct /
+				    100 +
+			    0.5);
+	movers.fd =
+		movers.max ? calloc((size_t)movers.max * 2, sizeof(int)) : NULL;
+	if (movers.max && !movers.fd)
+		die("calloc(movers)");
 	open_pairs(AF_INET, pl->pairs_v4, pl->send_data, pl->child);
 	open_pairs(AF_INET6, pl->pairs_v6, pl->send_data, pl->child);
 	if (write(ready_fd, &c, 1) != 1)
 		die("write(ready)");
 	close(ready_fd);
-	while (read(hold_fd, &c, 1) < 0 && errno == EINTR)
-		;
+	hold_moving(hold_fd);
 	_exit(0);
 }
 
@@ -235,7 +284,8 @@ static long pairs_per_child(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: loadgen N [--v6-share PCT] [--no-data]\n");
+	fprintf(stderr, "usage: loadgen N [--v6-share PCT] [--no-data] "
+			"[--move PCT [--move-every MS]]\n");
 	exit(2);
 }
 
@@ -254,6 +304,14 @@ static void parse_args(int argc, char **argv, long *n, long *v6pct,
 				usage();
 		} else if (!strcmp(argv[i], "--no-data")) {
 			*send_data = 0;
+		} else if (!strcmp(argv[i], "--move") && i + 1 < argc) {
+			movers.pct = strtod(argv[++i], &end);
+			if (*end || !(movers.pct >= 0 && movers.pct <= 100))
+				usage();
+		} else if (!strcmp(argv[i], "--move-every") && i + 1 < argc) {
+			movers.every_ms = (int)strtol(argv[++i], &end, 10);
+			if (*end || movers.every_ms < 1)
+				usage();
 		} else if (*n < 0 && argv[i][0] != '-') {
 			*n = strtol(argv[i], &end, 10);
 			if (*end || *n < 2)

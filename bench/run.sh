@@ -91,11 +91,7 @@ stop_scraper() {
 
 cleanup() {
 	stop_scraper
-	if [ -n "$lg_pid" ]; then
-		kill -TERM "$lg_pid" 2>/dev/null
-		wait "$lg_pid" 2>/dev/null
-		lg_pid=
-	fi
+	kill_loadgen
 	rm -rf "$out"
 }
 trap cleanup EXIT
@@ -127,8 +123,6 @@ check_tcpscope() {
 	fi
 }
 
-# key=value lookup in a one-line report
-field() { sed -n "s/.*[[:space:]]$1=\([0-9]*\).*/\1/p" "$2"; }
 
 # measure NAME CPUTIME-ARGS...: runs cputime, leaves the report in $out/NAME
 measure() {
@@ -157,24 +151,6 @@ row() {
 		printf "%8s %8s %6s  %-9s %9.3f %9.3f %9.3f %7.2fx %9.1f %7.1f\n",
 			n, s, k, name, u / d, y / d, t, (f > 0 ? t / f : 0),
 			w / k / 1000, rss / 1024 }'
-}
-
-# best NAME: copies the round of NAME with the least user+sys to $out/NAME.
-# The minimum is the figure least disturbed by whatever else the machine ran.
-best() {
-	local f min= pick= t
-	for f in "$out/$1".r*; do
-		case $f in *.err | *.out) continue ;; esac
-		[ -s "$f" ] || continue
-		t=$(($(field user_us "$f") + $(field sys_us "$f")))
-		if [ -z "$min" ] || [ "$t" -lt "$min" ]; then
-			min=$t
-			pick=$f
-		fi
-	done
-	[ -n "$pick" ] && cp "$pick" "$out/$1"
-	[ -n "$pick" ] && [ -f "$pick.out" ] && cp "$pick.out" "$out/$1.out"
-	return 0
 }
 
 # tcpscope_rows BIN JSON NULL PBL K R: one binary's three measurements
@@ -276,11 +252,7 @@ echo "# ss: $(ss -V 2>&1 | head -1); loadgen v6 share ${v6share}%; best of $roun
 	"private netns: $([ -n "${TCPSCOPE_BENCH_IN_NETNS:-}" ] && echo yes || echo no)," \
 	"its ehash: $(sysctl -n net.ipv4.tcp_ehash_entries 2>/dev/null) (negative: the host's, shared);" \
 	"load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-if [ "$parse_reps" != 0 ] && [ -x "$bin/parse_bench" ]; then
-	echo
-	echo "## user-space cost per record (captured 20k dump, no syscalls)"
-	"$bin/parse_bench" -r "$parse_reps" || status=1
-fi
+parse_bench_header "$parse_reps" || status=1
 printf '%8s %8s %6s  %-9s %9s %9s %9s %8s %9s %7s\n' N sockets polls tool \
 	user_us sys_us total_us vs_floor wall_ms rss_MB >"$out/table"
 for n in $sizes; do

@@ -58,8 +58,6 @@ for b in loadgen floor cputime; do
 	[ -x "$bin/$b" ] || { echo "sinks.sh: $bin/$b missing (ninja -C $build)" >&2; exit 1; }
 done
 
-field() { sed -n "s/.*[[:space:]]$1=\([0-9]*\).*/\1/p" "$2"; }
-
 # Receivers that read and discard (their CPU is not counted).
 python3 - "$out" >"$out/ports" 2>/dev/null <<'PY' &
 import os, socket, sys, threading
@@ -174,16 +172,6 @@ measure() { # NAME ROUND CMD...
 	shift 2
 	"$bin/cputime" -r "$out/$name.r$r" -o /dev/null -- "$@" 2>"$out/$name.err" ||
 		{ echo "sinks.sh: $name failed" >&2; tail -3 "$out/$name.err" >&2; }
-}
-
-best() { # NAME -> $out/NAME = least user+sys round
-	local f min= pick= t
-	for f in "$out/$1".r*; do
-		[ -s "$f" ] || continue
-		t=$(($(field user_us "$f") + $(field sys_us "$f")))
-		if [ -z "$min" ] || [ "$t" -lt "$min" ]; then min=$t; pick=$f; fi
-	done
-	[ -n "$pick" ] && cp "$pick" "$out/$1"
 }
 
 cpu() { echo $(($(field user_us "$out/$1") + $(field sys_us "$out/$1"))); }

@@ -70,10 +70,7 @@ lg_in=
 rx_pid=
 
 cleanup() {
-	if [ -n "$lg_pid" ]; then
-		kill -TERM "$lg_pid" 2>/dev/null
-		wait "$lg_pid" 2>/dev/null
-	fi
+	kill_loadgen
 	if [ -n "$rx_pid" ]; then
 		kill "$rx_pid" 2>/dev/null
 		wait "$rx_pid" 2>/dev/null
@@ -90,9 +87,6 @@ if [ "$use_strace" = 1 ] && ! command -v strace >/dev/null; then
 	echo "uring.sh: no strace; syscall counts are n/a" >&2
 	use_strace=0
 fi
-
-# key=value lookup in a one-line report
-field() { sed -n "s/.*[[:space:]]$1=\([0-9]*\).*/\1/p" "$2" | head -1; }
 
 # The receiver reads and discards; it prints its port.
 python3 - >"$out/port" 2>/dev/null <<'PY' &

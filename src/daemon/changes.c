@@ -5,21 +5,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/table_mem.h"
+
 int ts_changes_init(struct ts_changes *c, size_t max_sockets,
 		    unsigned snapshot_every)
 {
+	void *cur = NULL, *prev = NULL;
+
 	memset(c, 0, sizeof(*c));
 	c->nslots = 1024;
 	while (c->nslots < 2 * max_sockets)
 		c->nslots *= 2;
 	c->max = c->nslots / 2;
 	c->snapshot_every = snapshot_every;
-	c->cur = calloc(c->nslots, sizeof(*c->cur));
-	c->prev = calloc(c->nslots, sizeof(*c->prev));
-	if (!c->cur || !c->prev) {
-		ts_changes_release(c);
+	if (ts_table_calloc(c->nslots, sizeof(struct ts_change_slot), &cur) <
+		    0 ||
+	    ts_table_calloc(c->nslots, sizeof(struct ts_change_slot), &prev) <
+		    0) {
+		free(cur); /* big tables: no half-made state kept */
 		return -ENOMEM;
 	}
+	c->cur = cur;
+	c->prev = prev;
 	return 0;
 }
 
@@ -49,14 +56,23 @@ static size_t slot_of(uint64_t cookie, size_t nslots)
 	return (size_t)((cookie * 0x9e3779b97f4a7c15ull) >> 17) & (nslots - 1);
 }
 
-/* FNV-1a over a byte range. */
-static uint32_t fnv(uint32_t h, const void *p, size_t n)
+/* A byte range into h a word at a time (a byte at a time cost ~0.2 us
+ * per socket over tcp_info's ~230 bytes: a serial multiply per byte).
+ * Each step is a bijection of h for a given word, so two ranges that
+ * differ in one word always end apart; the rotation carries high bits
+ * down so that differences do not cancel in the top bit. */
+static uint64_t mix(uint64_t h, const void *p, size_t n)
 {
 	const uint8_t *b = p;
+	uint64_t w;
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 16777619u;
-	return h;
+	for (; n >= 8; n -= 8, b += 8) {
+		memcpy(&w, b, 8);
+		h = ((h ^ w) << 29 | (h ^ w) >> 35) * 0x9e3779b97f4a7c15ull;
+	}
+	w = 0;
+	memcpy(&w, b, n);
+	return ((h ^ w ^ n) << 29 | (h ^ w ^ n) >> 35) * 0x9e3779b97f4a7c15ull;
 }
 
 /* What a change is: the state, the queues, and tcp_info without the
@@ -69,15 +85,18 @@ static uint32_t hash_of(const struct ts_record *r)
 	size_t ages = offsetof(struct ts_tcp_info, last_data_sent);
 	size_t after = offsetof(struct ts_tcp_info, last_ack_recv) +
 		       sizeof(r->info.last_ack_recv);
-	uint32_t h = 2166136261u;
+	uint64_t h = 0;
 
-	h = fnv(h, &r->state, sizeof(r->state));
-	h = fnv(h, &r->rqueue, sizeof(r->rqueue));
-	h = fnv(h, &r->wqueue, sizeof(r->wqueue));
-	h = fnv(h, info, size < ages ? size : ages);
+	h = mix(h, &r->state, sizeof(r->state));
+	h = mix(h, &r->rqueue, sizeof(r->rqueue));
+	h = mix(h, &r->wqueue, sizeof(r->wqueue));
+	h = mix(h, info, size < ages ? size : ages);
 	if (size > after)
-		h = fnv(h, info + after, size - after);
-	return h;
+		h = mix(h, info + after, size - after);
+	/* murmur3's finaliser: every bit of h into the 32 kept */
+	h = (h ^ (h >> 33)) * 0xff51afd7ed558ccdull;
+	h = (h ^ (h >> 33)) * 0xc4ceb9fe1a85ec53ull;
+	return (uint32_t)(h ^ (h >> 33));
 }
 
 static const struct ts_change_slot *find(const struct ts_change_slot *t,
@@ -92,9 +111,15 @@ static const struct ts_change_slot *find(const struct ts_change_slot *t,
 
 const char *ts_changes_event(struct ts_changes *c, const struct ts_record *r)
 {
-	uint32_t h = hash_of(r);
-	const struct ts_change_slot *old = find(c->prev, c->nslots, r->cookie);
-	size_t i;
+	size_t i = slot_of(r->cookie, c->nslots);
+	const struct ts_change_slot *old;
+	uint32_t h;
+
+	/* both tables' slots load while the hash is computed */
+	__builtin_prefetch(&c->prev[i]);
+	__builtin_prefetch(&c->cur[i], 1);
+	h = hash_of(r);
+	old = find(c->prev, c->nslots, r->cookie);
 
 	if (c->ncur == c->max) { /* full: say it, never lose it */
 		c->overflow++;

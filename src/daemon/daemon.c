@@ -241,8 +241,10 @@ static void count_poll(struct ts_daemon *d, const struct poll_stats *st,
 	g[TS_G_ONE_WALK] = (uint64_t)d->one_walk;
 	g[TS_G_EMIT_CHANGES] = (uint64_t)d->opt->emit_changes;
 	g[TS_G_METRICS_TCP] = (uint64_t)d->opt->metrics_tcp;
-	if (d->opt->metrics_tcp)
+	if (d->opt->metrics_tcp) {
+		ts_tcp_acc_flush(&d->tcp); /* the poll's last socket */
 		d->totals.tcp = d->tcp.st;
+	}
 	g[TS_G_INTERVAL_MS] = interval_ms;
 	g[TS_G_NS_FAILED] = ns->failed;
 	copy_sinks(d, &d->totals);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/table_mem.h"
+
 const uint64_t ts_tcp_rtt_bounds_us[TS_TCP_BUCKETS] = {
 	100,   250,   500,   1000,   2500,   5000,
 	10000, 25000, 50000, 100000, 250000, UINT64_MAX,
@@ -17,14 +19,17 @@ const uint64_t ts_tcp_cwnd_bounds[TS_TCP_BUCKETS] = {
 
 int ts_tcp_acc_init(struct ts_tcp_acc *a)
 {
+	void *cur = NULL, *prev = NULL;
+
 	memset(a, 0, sizeof(*a));
 	a->nslots = 2 * TS_TCP_ACC_MAX;
-	a->cur = calloc(a->nslots, sizeof(*a->cur));
-	a->prev = calloc(a->nslots, sizeof(*a->prev));
-	if (!a->cur || !a->prev) {
-		ts_tcp_acc_release(a);
+	if (ts_table_calloc(a->nslots, sizeof(struct ts_tcp_slot), &cur) < 0 ||
+	    ts_table_calloc(a->nslots, sizeof(struct ts_tcp_slot), &prev) < 0) {
+		free(cur); /* big tables: no half-made state kept */
 		return -ENOMEM;
 	}
+	a->cur = cur;
+	a->prev = prev;
 	return 0;
 }
 
@@ -42,6 +47,7 @@ void ts_tcp_acc_poll_begin(struct ts_tcp_acc *a)
 {
 	struct ts_tcp_slot *t = a->prev;
 
+	ts_tcp_acc_flush(a);
 	memset(a->st.sockets, 0, sizeof(a->st.sockets));
 	memset(a->st.h, 0, sizeof(a->st.h));
 	memset(a->st.sum, 0, sizeof(a->st.sum));
@@ -67,41 +73,48 @@ static size_t slot_of(uint64_t cookie, size_t n)
 	return (size_t)((cookie * 0x9e3779b97f4a7c15ull) >> 19) & (n - 1);
 }
 
-/* Retransmissions since the previous poll, for a socket seen in both. */
-static void retrans(struct ts_tcp_acc *a, const struct ts_record *r,
+/* Retransmissions since the previous poll, for a socket seen in both
+ * (p: its cookie and counters, st its state). */
+static void retrans(struct ts_tcp_acc *a, const struct ts_tcp_slot *p,
 		    unsigned st)
 {
 	size_t i;
 
-	for (i = slot_of(r->cookie, a->nslots); a->prev[i].cookie;
+	for (i = slot_of(p->cookie, a->nslots); a->prev[i].cookie;
 	     i = (i + 1) & (a->nslots - 1))
-		if (a->prev[i].cookie == r->cookie) {
-			if (r->info.total_retrans >= a->prev[i].segs)
+		if (a->prev[i].cookie == p->cookie) {
+			if (p->segs >= a->prev[i].segs)
 				a->st.retrans_segs[st] +=
-					r->info.total_retrans - a->prev[i].segs;
-			if (r->info.bytes_retrans >= a->prev[i].bytes)
+					p->segs - a->prev[i].segs;
+			if (p->bytes >= a->prev[i].bytes)
 				a->st.retrans_bytes[st] +=
-					r->info.bytes_retrans -
-					a->prev[i].bytes;
+					p->bytes - a->prev[i].bytes;
 			break;
 		}
 	if (a->ncur == TS_TCP_ACC_MAX) {
 		a->st.untracked++;
 		return;
 	}
-	for (i = slot_of(r->cookie, a->nslots); a->cur[i].cookie;
+	for (i = slot_of(p->cookie, a->nslots); a->cur[i].cookie;
 	     i = (i + 1) & (a->nslots - 1))
-		if (a->cur[i].cookie == r->cookie)
+		if (a->cur[i].cookie == p->cookie)
 			return;
-	a->cur[i].cookie = r->cookie;
-	a->cur[i].segs = r->info.total_retrans;
-	a->cur[i].bytes = r->info.bytes_retrans;
+	a->cur[i] = *p;
 	a->ncur++;
+}
+
+void ts_tcp_acc_flush(struct ts_tcp_acc *a)
+{
+	if (!a->pend.cookie)
+		return;
+	retrans(a, &a->pend, a->pend_state);
+	a->pend.cookie = 0;
 }
 
 void ts_tcp_acc_add(struct ts_tcp_acc *a, const struct ts_record *r)
 {
 	unsigned st = r->state < TS_TCP_STATES ? r->state : 0;
+	size_t i;
 
 	a->st.sockets[st]++;
 	if (!(r->present & (1u << INET_DIAG_INFO)) ||
@@ -111,5 +124,14 @@ void ts_tcp_acc_add(struct ts_tcp_acc *a, const struct ts_record *r)
 	observe(a, TS_TCP_SRTT, st, ts_tcp_rtt_bounds_us, r->info.rtt);
 	observe(a, TS_TCP_MINRTT, st, ts_tcp_rtt_bounds_us, r->info.min_rtt);
 	observe(a, TS_TCP_CWND, st, ts_tcp_cwnd_bounds, r->info.snd_cwnd);
-	retrans(a, r, st);
+	/* this socket's slots load while the previous one's are probed and
+	 * the rest of the pipeline (formats, sends, the next parse) runs */
+	i = slot_of(r->cookie, a->nslots);
+	__builtin_prefetch(&a->prev[i]);
+	__builtin_prefetch(&a->cur[i], 1);
+	ts_tcp_acc_flush(a);
+	a->pend = (struct ts_tcp_slot){ .cookie = r->cookie,
+					.bytes = r->info.bytes_retrans,
+					.segs = r->info.total_retrans };
+	a->pend_state = st;
 }

@@ -11,7 +11,10 @@
  * (cookie, retransmissions) (24 bytes a socket, TS_TCP_ACC_MAX sockets;
  * beyond, a socket's retransmissions are not counted, and it is counted
  * in `untracked`); no allocation, no lock. ts_tcp_acc_poll_begin() starts
- * a poll; ts_tcp_acc_copy() gives the last poll's figures.
+ * a poll; ts_tcp_acc_flush() must come before `st` is read: a record's
+ * table work waits for the next record (its slots prefetched meanwhile:
+ * the tables are far larger than the caches, and a miss per probe was
+ * most of the per-socket cost).
  * Thread-safety: the one thread delivering records (or under its lock).
  */
 #ifndef TS_TCPSTATS_H
@@ -52,11 +55,15 @@ struct ts_tcp_acc {
 	struct ts_tcp_stats st;
 	struct ts_tcp_slot *cur, *prev;
 	size_t nslots, ncur;
+	struct ts_tcp_slot pend; /* the record whose table work waits */
+	unsigned pend_state;	 /* pend.cookie 0: none waits */
 };
 
 int ts_tcp_acc_init(struct ts_tcp_acc *a);
 void ts_tcp_acc_release(struct ts_tcp_acc *a);
 void ts_tcp_acc_poll_begin(struct ts_tcp_acc *a);
 void ts_tcp_acc_add(struct ts_tcp_acc *a, const struct ts_record *r);
+/* The waiting record's retransmissions counted: `st` is complete. */
+void ts_tcp_acc_flush(struct ts_tcp_acc *a);
 
 #endif
