@@ -157,21 +157,27 @@ size_t ts_field_runs(const void *entries, size_t stride, size_t n,
 		     struct ts_field_run *runs);
 
 /* How many of the run's entries a record with `info_size` bytes of
- * tcp_info has (all of them unless the record's tcp_info is short). */
+ * tcp_info has: all unless its tcp_info is short (an older kernel's, on
+ * every record then), when a binary search finds where the tail starts. */
 static inline size_t ts_run_visible(const struct ts_field_run *run,
 				    const void *entries, size_t stride,
 				    uint16_t info_size)
 {
-	size_t k = 0;
+	const char *first = (const char *)entries + run->first * stride;
+	size_t lo = 0, hi = run->n;
 
 	if (run->end <= info_size)
 		return run->n;
-	while (k < run->n &&
-	       ((const struct ts_field_access *)((const char *)entries +
-						 (run->first + k) * stride))
-			       ->end <= info_size)
-		k++;
-	return k;
+	while (lo < hi) { /* ends never decrease within a run */
+		size_t mid = (lo + hi) / 2;
+		const struct ts_field_access *a =
+			(const void *)(first + mid * stride);
+		if (a->end <= info_size)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 /* Integer value of an integer-kind field (U8..BITS); 0 for other kinds. */

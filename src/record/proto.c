@@ -13,9 +13,13 @@
  * indirect jumps; this costs ~0.2 us (a fully branchless variant with a
  * shift-based varint writer measured slower). Field order on the wire
  * does not matter to protobuf decoders, so strings and addresses go last.
- * The presence rules are ts_field_present()'s; tests/sink/
- * test_proto_encode.c checks every field against the JSON marshaller
- * (which calls ts_field_present) on random records.
+ * The integers are cut into runs that share their presence rule
+ * (ts_field_runs), tested once per run with the room for the whole run:
+ * the inner loop is load, shift, mask, and the tag and varint of what is
+ * not zero (3,540 -> 3,360 instructions per record of the 20k capture).
+ * The presence rules are ts_field_present()'s (test_fields checks
+ * ts_field_access against it); tests/sink/test_proto_encode.c checks
+ * every field against the JSON marshaller on random records.
  */
 #include "proto.h"
 
@@ -40,6 +44,8 @@ struct plan {
 struct proto_plan {
 	struct plan e[TS_FIELDS_MAX];
 	size_t nints, n; /* integer entries first, then the others */
+	struct ts_field_run runs[TS_FIELDS_MAX]; /* of the integer entries */
+	size_t nruns;
 };
 
 /* ts_fields[] is a constant table: compiling it at load time keeps the
@@ -72,6 +78,7 @@ static void plan_build(struct proto_plan *p, const struct ts_field_set *fs)
 	for (p->nints = 0;
 	     p->nints < p->n && !is_len_kind(p->e[p->nints].a.kind); p->nints++)
 		;
+	p->nruns = ts_field_runs(p->e, sizeof(p->e[0]), p->nints, p->runs);
 }
 
 __attribute__((constructor)) static void plan_init(void)
@@ -137,33 +144,71 @@ int proto_record(uint8_t *out, size_t cap, const struct ts_record *r,
 	return proto_record_plan(out, cap, r, NULL, len_out);
 }
 
-int proto_record_plan(uint8_t *out, size_t cap, const struct ts_record *r,
-		      const struct proto_plan *pp, size_t *len_out)
+/* The non-zero integers of [e, stop), with room for all of them. */
+static inline __attribute__((always_inline)) uint8_t *
+put_varints(uint8_t *p, const struct plan *e, const struct plan *stop,
+	    const struct ts_record *r)
 {
-	const struct plan *plan = pp ? pp->e : all.e;
-	const size_t nints = pp ? pp->nints : all.nints;
-	const size_t nplan = pp ? pp->n : all.n;
-	const uint32_t present = r->present;
-	const uint16_t info_size = r->tcp_info_size;
-	const uint8_t *end = out + cap;
-	uint8_t *p = out;
-
-	for (const struct plan *e = plan; e < plan + nints; e++) {
+	for (; e < stop; e++) {
 		uint64_t v = ts_access_uint(&e->a, r);
 
-		/* absent fields and proto3 zeros are not sent; which fields
-		 * are zero repeats from socket to socket, so this branch is
-		 * well predicted (a branchless variant measured slower) */
-		if (v == 0 || !ts_access_present(&e->a, present, info_size))
+		/* proto3 zeros are not sent; which fields are zero repeats
+		 * from socket to socket, so this branch is well predicted (a
+		 * branchless variant measured slower) */
+		if (v == 0)
 			continue;
-		if ((size_t)(end - p) < SCALAR_ROOM)
-			return -EMSGSIZE;
 		memcpy(p, e->tag, sizeof(e->tag));
 		p += e->taglen;
 		if (v < 0x80)
 			*p++ = (uint8_t)v;
 		else
 			p += proto_varint_put(p, v);
+	}
+	return p;
+}
+
+/* A run of integer fields: its presence tested once, and its room once
+ * unless the buffer is nearly full. NULL when it does not fit. */
+static uint8_t *put_run(uint8_t *p, const uint8_t *end,
+			const struct proto_plan *pp,
+			const struct ts_field_run *run,
+			const struct ts_record *r)
+{
+	const struct plan *e = pp->e + run->first;
+	const struct plan *stop =
+		e +
+		ts_run_visible(run, pp->e, sizeof(pp->e[0]), r->tcp_info_size);
+
+	if ((size_t)(end - p) >= run->n * SCALAR_ROOM)
+		return put_varints(p, e, stop, r);
+	for (; e < stop; e++) {
+		if ((size_t)(end - p) < SCALAR_ROOM)
+			return NULL;
+		p = put_varints(p, e, e + 1, r);
+	}
+	return p;
+}
+
+int proto_record_plan(uint8_t *out, size_t cap, const struct ts_record *r,
+		      const struct proto_plan *pp, size_t *len_out)
+{
+	if (!pp)
+		pp = &all;
+	const struct plan *plan = pp->e;
+	const size_t nints = pp->nints;
+	const size_t nplan = pp->n;
+	const uint32_t present = r->present;
+	const uint16_t info_size = r->tcp_info_size;
+	const uint8_t *end = out + cap;
+	uint8_t *p = out;
+
+	for (const struct ts_field_run *run = pp->runs;
+	     run < pp->runs + pp->nruns; run++) {
+		if ((present & run->mask) != run->mask)
+			continue;
+		p = put_run(p, end, pp, run, r);
+		if (!p)
+			return -EMSGSIZE;
 	}
 	for (const struct plan *e = plan + nints; e < plan + nplan; e++) {
 		if (!ts_access_present(&e->a, present, info_size))
