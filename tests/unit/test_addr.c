@@ -15,10 +15,7 @@
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static unsigned rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (unsigned)(rng >> 16);
+	return (unsigned)(check_rand(&rng) >> 16);
 }
 
 static int mismatches;

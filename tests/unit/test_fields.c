@@ -213,10 +213,7 @@ static void test_json_keys(void)
 static uint64_t rng = 0x2545f4914f6cdd1dull;
 static uint64_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return check_rand(&rng);
 }
 
 /* The marshallers' compiled view of a field (ts_field_access) tells the
