@@ -4,13 +4,15 @@
  * order (the key order of the output): per field its ts_field_access (one
  * load, shift and mask; presence as two compares) and its key with the
  * separator in front (",\"name\":", NUL-padded to TS_JSON_KEY_PAD), so an
- * integer field is one fixed-size key copy and digits written in place,
- * with one room check for both. The record's first ',' becomes its '{'.
+ * integer field is one fixed-size key copy and digits written in place.
+ * Fields that share their presence rule form runs (ts_field_runs): one
+ * presence test per run, and one room check for a whole run of integers.
+ * The record's first ',' becomes its '{'.
  * Near the end of the buffer every write is checked exactly instead, so
  * a record that does not fit never writes past `cap`. Walking ts_fields[]
- * with a switch per field and a memcpy call per value cost about 13,800
+ * with a switch per field and a memcpy call per value cost 13,764
  * instructions per record of the 20k capture (callgrind, bench/
- * parse_bench); this about 4,000 (docs/benchmarks.md, "The last gap").
+ * parse_bench); this 6,792 (docs/benchmarks.md, "The last gap").
  */
 #include "json.h"
 
