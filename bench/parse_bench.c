@@ -1,16 +1,21 @@
 /*
- * parse_bench.c - user-space cost per socket: parse, and parse + JSON.
+ * parse_bench.c - user-space cost per socket: parse, and parse + a format.
  *
- * Usage: parse_bench [-r REPS] [DIR]
+ * Usage: parse_bench [-r REPS] [-m MODES] [DIR]
  *
  * Loads every file of DIR (default: $TCPSCOPE_FIXTURES or the project's
  * fixtures folder, then netlink_packets_capture/20k/) into memory once; each
  * file is one datagram of a real SOCK_DIAG dump. Then, REPS times, feeds the
  * datagrams in name order to nl_parser_feed() (re-initialised per
  * repetition), first with a callback that only touches the record, then with
- * one that also renders it with json_record() into a reused buffer, as a
- * sink would before write(). No syscalls in the timed loops, so this is the
- * part of tcpscope's per-socket cost that the kernel does not pay.
+ * ones that also render it into a reused buffer, as a sink would before
+ * write(): json_record(), proto_record(), and batch_add() in protobuf-list
+ * framing with the file destination's batch sizes (the payloads emitted to
+ * nowhere). -m picks the modes, comma-separated (default
+ * parse,json,proto,pbl). No syscalls in the timed loops, so this is the
+ * part of tcpscope's per-socket cost that the kernel does not pay. The timed
+ * passes run inside timed_passes(), so `valgrind --tool=callgrind
+ * --toggle-collect=timed_passes` counts instructions of those alone.
  * Exits 0 with a "skipped" line when the captures are absent.
  */
 #include <dirent.h>
@@ -24,6 +29,8 @@
 
 #include "netlink/nl_parse.h"
 #include "record/json.h"
+#include "record/proto.h"
+#include "sink/batch.h"
 
 #ifndef TS_FIXTURES_DEFAULT
 #define TS_FIXTURES_DEFAULT "../shared/fixtures/sockdiag"
@@ -43,10 +50,11 @@ struct corpus {
 	size_t bytes;
 };
 
-struct sink {
+struct bsink {
 	char buf[JSON_BUF];
 	size_t used;
-	uint64_t json_bytes;
+	uint64_t json_bytes; /* of whichever format the mode renders */
+	struct batch batch;  /* pbl mode */
 	uint64_t touched; /* keeps the parse-only callback from being empty */
 };
 
@@ -123,7 +131,7 @@ static void stamp(struct ts_record *rec)
 
 static int on_parse_only(struct ts_record *rec, void *arg)
 {
-	struct sink *s = arg;
+	struct bsink *s = arg;
 	stamp(rec);
 	s->touched += rec->info.bytes_acked + rec->sport;
 	return 0;
@@ -131,7 +139,7 @@ static int on_parse_only(struct ts_record *rec, void *arg)
 
 static int on_json(struct ts_record *rec, void *arg)
 {
-	struct sink *s = arg;
+	struct bsink *s = arg;
 	stamp(rec);
 	if (JSON_BUF - s->used < JSON_RECORD_MAX)
 		s->used = 0; /* "flushed" */
@@ -141,6 +149,38 @@ static int on_json(struct ts_record *rec, void *arg)
 	s->used += n;
 	s->json_bytes += n;
 	return 0;
+}
+
+static int on_proto(struct ts_record *rec, void *arg)
+{
+	struct bsink *s = arg;
+	size_t n;
+
+	stamp(rec);
+	if (JSON_BUF - s->used < PROTO_RECORD_MAX)
+		s->used = 0;
+	if (proto_record((uint8_t *)s->buf + s->used, JSON_BUF - s->used, rec,
+			 &n) < 0)
+		return -1;
+	s->used += n;
+	s->json_bytes += n;
+	return 0;
+}
+
+static int on_pbl(struct ts_record *rec, void *arg)
+{
+	struct bsink *s = arg;
+
+	stamp(rec);
+	return batch_add(&s->batch, rec) < 0 ? -1 : 0;
+}
+
+static void drop_payloads(void *ctx, const struct batch_payload *p, unsigned n)
+{
+	struct bsink *s = ctx;
+
+	for (unsigned i = 0; i < n; i++)
+		s->json_bytes += p[i].len;
 }
 
 static double now_ns(clockid_t clk)
@@ -161,7 +201,7 @@ static double cpu_ns(void)
 
 /* One pass over the corpus. A datagram after NLMSG_DONE starts a new dump
  * (the capture may hold several), hence the re-init. */
-static int one_pass(const struct corpus *c, nl_record_fn fn, struct sink *s,
+static int one_pass(const struct corpus *c, nl_record_fn fn, struct bsink *s,
 		    uint64_t *records)
 {
 	struct nl_parser p;
@@ -183,19 +223,34 @@ static int one_pass(const struct corpus *c, nl_record_fn fn, struct sink *s,
 	return 0;
 }
 
+/* Not inlined: callgrind's --toggle-collect names it. */
+__attribute__((noinline)) static int timed_passes(const struct corpus *c,
+						  long reps, nl_record_fn fn,
+						  struct bsink *s,
+						  uint64_t *records)
+{
+	for (long r = 0; r < reps; r++)
+		if (one_pass(c, fn, s, records) < 0)
+			return -1;
+	if (s->batch.buf)
+		batch_flush(&s->batch);
+	return 0;
+}
+
 static int measure(const struct corpus *c, long reps, nl_record_fn fn,
-		   struct sink *s, struct cost *out)
+		   struct bsink *s, struct cost *out)
 {
 	uint64_t warm = 0;
 
 	if (one_pass(c, fn, s, &warm) < 0) /* page in, warm caches */
 		return -1;
+	if (s->batch.buf)
+		batch_flush(&s->batch);
 	out->records = 0;
 	s->json_bytes = 0;
 	double w0 = now_ns(CLOCK_MONOTONIC), c0 = cpu_ns();
-	for (long r = 0; r < reps; r++)
-		if (one_pass(c, fn, s, &out->records) < 0)
-			return -1;
+	if (timed_passes(c, reps, fn, s, &out->records) < 0)
+		return -1;
 	out->wall_ns = now_ns(CLOCK_MONOTONIC) - w0;
 	out->cpu_ns = cpu_ns() - c0;
 	return 0;
@@ -219,18 +274,77 @@ static const char *default_dir(char *buf, size_t cap)
 	return n < 0 || (size_t)n >= cap ? root : buf;
 }
 
+static const struct mode {
+	const char *name, *label;
+	nl_record_fn fn;
+} modes[] = {
+	{ "parse", "parse", on_parse_only },
+	{ "json", "parse+json", on_json },
+	{ "proto", "parse+proto", on_proto },
+	{ "pbl", "parse+pbl", on_pbl },
+};
+#define NMODES (sizeof(modes) / sizeof(modes[0]))
+
+/* The difference line of a format mode: its bytes and ns beyond parse. */
+static void report_format(const char *name, const struct cost *k,
+			  uint64_t bytes, const struct cost *parse)
+{
+	double n = (double)(k->records ? k->records : 1);
+
+	printf("%-12s bytes_per_record=%.1f", name, (double)bytes / n);
+	if (parse)
+		printf(" ns_per_record_cpu=%.1f (difference)",
+		       (k->cpu_ns - parse->cpu_ns) / n);
+	printf("\n");
+}
+
+static int run_modes(const struct corpus *c, long reps, const char *list)
+{
+	static struct bsink s;
+	struct cost parse, k;
+	int have_parse = 0;
+
+	for (size_t m = 0; m < NMODES; m++) {
+		const char *hit = strstr(list, modes[m].name);
+		size_t len = strlen(modes[m].name);
+		if (!hit || (hit != list && hit[-1] != ',') ||
+		    (hit[len] && hit[len] != ','))
+			continue;
+		memset(&s.batch, 0, sizeof(s.batch));
+		if (modes[m].fn == on_pbl &&
+		    batch_init(&s.batch, SINK_FMT_PROTOBUF_LIST, 256 * 1024,
+			       1000, 256 * 1024, 256, drop_payloads, &s) < 0)
+			return -1;
+		s.used = 0;
+		int rc = measure(c, reps, modes[m].fn, &s, &k);
+		uint64_t bytes = s.json_bytes;
+		batch_release(&s.batch);
+		if (rc < 0)
+			return -1;
+		report(modes[m].label, &k);
+		if (modes[m].fn == on_parse_only) {
+			parse = k;
+			have_parse = 1;
+		} else {
+			report_format(modes[m].name, &k, bytes,
+				      have_parse ? &parse : NULL);
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct corpus c;
-	static struct sink s;
-	struct cost parse, json;
 	char dbuf[4096];
 	long reps = 200;
-	const char *dir = NULL;
+	const char *dir = NULL, *list = "parse,json,proto,pbl";
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-r") && i + 1 < argc)
 			reps = strtol(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "-m") && i + 1 < argc)
+			list = argv[++i];
 		else
 			dir = argv[i];
 	}
@@ -246,15 +360,5 @@ int main(int argc, char **argv)
 	}
 	printf("parse_bench: %zu datagrams, %zu bytes, %ld repetitions\n", c.n,
 	       c.bytes, reps);
-	if (measure(&c, reps, on_parse_only, &s, &parse) < 0 ||
-	    measure(&c, reps, on_json, &s, &json) < 0)
-		return 1;
-	report("parse", &parse);
-	report("parse+json", &json);
-	printf("json         bytes_per_record=%.1f ns_per_record_cpu=%.1f "
-	       "(difference)\n",
-	       (double)s.json_bytes / (double)(json.records ? json.records : 1),
-	       (json.cpu_ns - parse.cpu_ns) /
-		       (double)(json.records ? json.records : 1));
-	return 0;
+	return run_modes(&c, reps, list) < 0 ? 1 : 0;
 }

@@ -3,10 +3,15 @@
 #
 # For each socket count N, holds N established loopback sockets (loadgen),
 # then measures with bench/cputime (user+sys of the child, from wait4):
-#   floor     bench/floor --count K                     (the kernel's work)
+#   floor     bench/floor --count K                     (the kernel's work:
+#             two dumps, AF_INET then AF_INET6, what a plain reader does)
+#   floor-1w  bench/floor --count K --compat            (one legacy dump of
+#             both families: one walk of the socket hash, a second reference)
 #   tcpscope  tcpscope --count K --interval 1ms --format json --quiet
 #             --netns host >/dev/null                     (JSON to stdout)
-#   tcp-null  the same with --dest null                  (parse, no output)
+#   tcp-null  the same with --dest null                  (parse, no output;
+#             one walk where the kernel serves it: --walk auto)
+#   null-2w   tcp-null with --walk two                   (two dumps, as floor)
 #   tcp-pbl   the same with --dest file:/dev/null?format=protobuf-list
 #   ss        ss -tinmOH >/dev/null, run K times        (what it replaces)
 # With METRICS_AB=1, tcp-metr: tcp-null with --metrics while a client
@@ -135,7 +140,6 @@ measure() {
 	fi
 }
 
-
 # row N SOCKETS POLLS NAME: one table line from $out/NAME (or n/a)
 row() {
 	local n=$1 s=$2 k=$3 name=$4
@@ -151,6 +155,20 @@ row() {
 		printf "%8s %8s %6s  %-9s %9.3f %9.3f %9.3f %7.2fx %9.1f %7.1f\n",
 			n, s, k, name, u / d, y / d, t, (f > 0 ? t / f : 0),
 			w / k / 1000, rss / 1024 }'
+}
+
+# cpu NAME: user+sys microseconds of $out/NAME (empty when absent)
+cpu() {
+	[ -s "$out/$1" ] && cpu_us "$out/$1"
+}
+
+# targets N: the issue's targets for this size, each as measured / bound
+targets() {
+	awk -v f="$(cpu floor)" -v nu="$(cpu tcp-null)" -v pb="$(cpu tcp-pbl)" \
+		-v js="$(cpu tcpscope)" -v n2="$(cpu null-2w)" -v f1="$(cpu floor-1w)" \
+		'function r(x) { return (f > 0 && x != "") ? sprintf("%.2fx", x / f) : "n/a" }
+		BEGIN { printf "%8s targets vs floor: tcp-null %s (<= 1.10x), tcp-pbl %s (<= 1.25x), tcpscope %s (<= 2.0x); null-2w %s, floor-1w %s\n",
+			"", r(nu), r(pb), r(js), r(n2), r(f1) }'
 }
 
 # tcpscope_rows BIN JSON NULL PBL K R: one binary's three measurements
@@ -179,8 +197,13 @@ bench_round() {
 	local k=$1 r=$2
 	measure "floor.r$r" -o "$out/floor.r$r.out" -- "$bin/floor" --count "$k" ||
 		return 1
+	measure "floor-1w.r$r" -o /dev/null -- "$bin/floor" --count "$k" \
+		--compat || status=1
 	if [ "$have_tcpscope" = 1 ]; then
 		tcpscope_rows "$tcpscope" tcpscope tcp-null tcp-pbl "$k" "$r"
+		measure "null-2w.r$r" -o /dev/null -- "$tcpscope" --count "$k" \
+			--interval 1ms --dest null --walk two --quiet \
+			--netns host || status=1
 		[ "$metrics_ab" = 1 ] && metrics_row "$k" "$r"
 		[ -n "$tcpscope_b" ] &&
 			tcpscope_rows "$tcpscope_b" b-json b-null b-pbl "$k" "$r"
@@ -191,7 +214,8 @@ bench_round() {
 
 bench_size() {
 	local n=$1 k s r
-	rm -f "$out"/floor* "$out"/tcpscope* "$out"/tcp-* "$out"/b-* "$out"/ss*
+	rm -f "$out"/floor* "$out"/tcpscope* "$out"/tcp-* "$out"/null-* \
+		"$out"/b-* "$out"/ss*
 	start_loadgen "$n" || { status=1; return; }
 	# polls from the sockets really there (other users of the machine
 	# add theirs), so a round stays near 2M socket-polls per tool
@@ -213,14 +237,15 @@ bench_size() {
 		bench_round "$k" "$r" || { status=1; break; }
 	done
 	stop_loadgen
-	for t in floor tcpscope tcp-null tcp-pbl tcp-metr b-json b-null b-pbl ss; do
+	for t in floor floor-1w tcpscope tcp-null null-2w tcp-pbl tcp-metr \
+		b-json b-null b-pbl ss; do
 		best "$t"
 	done
 	# sockets the floor's dumps saw in its best round: loadgen's, its
 	# listeners, and whatever else lives on the machine
 	s=$(field records_per_poll "$out/floor.out")
 	{
-		for t in floor tcpscope tcp-null tcp-pbl; do
+		for t in floor floor-1w tcpscope tcp-null null-2w tcp-pbl; do
 			row "$n" "${s:-?}" "$k" "$t"
 		done
 		if [ "$metrics_ab" = 1 ]; then
@@ -242,6 +267,7 @@ bench_size() {
 				-v x="$(($(field user_us "$out/ss") + $(field sys_us "$out/ss")))" \
 				'BEGIN { printf "%8s ss / tcpscope CPU: %.2fx (target >= 6x)\n", "", (t > 0 ? x / t : 0) }'
 		fi
+		targets "$n"
 	} >>"$out/table"
 }
 

@@ -17,7 +17,7 @@ CFLAGS=(-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 	-g -O1 -std=c17 -D_GNU_SOURCE -Isrc -Wall -Wextra -Werror)
 
 CORE=(src/netlink/nl_parse.c src/record/record.c src/record/fields.c src/util/list.c
-      src/record/json.c)
+      src/record/json.c src/record/addr.c)
 declare -A SRCS=(
 	[fuzz_nl_parse]="fuzz/fuzz_nl_parse.c ${CORE[*]}"
 	[fuzz_pcap]="fuzz/fuzz_pcap.c src/pcap/pcap.c src/pcap/replay.c ${CORE[*]}"

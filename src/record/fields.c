@@ -219,6 +219,59 @@ const size_t ts_nfields = sizeof(ts_fields) / sizeof(ts_fields[0]);
 _Static_assert(sizeof(ts_fields) / sizeof(ts_fields[0]) <= TS_FIELDS_MAX,
 	       "ts_fields[] outgrew TS_FIELDS_MAX (proto.c's plan)");
 
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "fields.c: ts_field_access's shift-and-mask loads assume little endian"
+#endif
+
+void ts_field_access_init(struct ts_field_access *a, const struct ts_field *f)
+{
+	static const uint64_t width[] = {
+		[TS_FK_U8] = 0xff,
+		[TS_FK_U16] = 0xffff,
+		[TS_FK_U32] = 0xffffffffull,
+		[TS_FK_U64] = ~0ull,
+	};
+	const size_t last = sizeof(struct ts_record) - 8;
+
+	a->mask = f->group == TS_GROUP_ALWAYS ? 0 : 1u << f->group;
+	a->end = f->end;
+	a->offset = f->offset;
+	a->kind = f->kind;
+	/* 8 bytes ending inside the record, shifted down to the member */
+	a->load = (uint16_t)(f->offset <= last ? f->offset : last);
+	a->shift = (uint8_t)(8 * (f->offset - a->load) +
+			     (f->kind == TS_FK_BITS ? f->bit_shift : 0));
+	a->vmask = f->kind == TS_FK_BITS  ? (1ull << f->bit_width) - 1
+		   : f->kind <= TS_FK_U64 ? width[f->kind]
+					  : 0;
+}
+
+size_t ts_field_runs(const void *entries, size_t stride, size_t n,
+		     struct ts_field_run *runs)
+{
+	size_t nr = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct ts_field_access *a =
+			(const void *)((const char *)entries + i * stride);
+		struct ts_field_run *last = nr ? &runs[nr - 1] : NULL;
+		int is_int = a->kind <= TS_FK_BITS;
+
+		if (last && last->mask == a->mask && last->end <= a->end &&
+		    last->ints == is_int) {
+			last->n++;
+			last->end = a->end;
+			continue;
+		}
+		runs[nr++] = (struct ts_field_run){ .mask = a->mask,
+						    .first = (uint16_t)i,
+						    .n = 1,
+						    .end = a->end,
+						    .ints = (uint8_t)is_int };
+	}
+	return nr;
+}
+
 /* ---- field selection ---------------------------------------------------- */
 
 static const struct {

@@ -104,6 +104,82 @@ static inline int ts_field_present(const struct ts_field *f,
 	return 1;
 }
 
+/* A field as the marshallers' hot loops read it, compiled once from its
+ * ts_fields[] entry by ts_field_access_init(): the value is one 8-byte
+ * load, a shift and a mask (no switch on the kind), and presence is
+ * ts_field_present()'s rule as two compares (a STRPTR's NULL test is the
+ * marshaller's). */
+struct ts_field_access {
+	uint64_t vmask;	 /* value bits after the shift (0: not an integer) */
+	uint32_t mask;	 /* present bits required (0: always) */
+	uint16_t load;	 /* offset of the 8-byte load in struct ts_record */
+	uint16_t end;	 /* tcp_info bytes needed (0: not a tcp_info field) */
+	uint16_t offset; /* of the member itself */
+	uint8_t shift;	 /* bits from the load to the value */
+	uint8_t kind;	 /* enum ts_field_kind */
+};
+
+void ts_field_access_init(struct ts_field_access *a, const struct ts_field *f);
+
+static inline int ts_access_present(const struct ts_field_access *a,
+				    uint32_t present, uint16_t info_size)
+{
+	return (present & a->mask) == a->mask && a->end <= info_size;
+}
+
+/* An integer-kind field's value (0 for other kinds). */
+static inline uint64_t ts_access_uint(const struct ts_field_access *a,
+				      const struct ts_record *r)
+{
+	uint64_t v;
+
+	memcpy(&v, (const unsigned char *)r + a->load, sizeof(v));
+	return (v >> a->shift) & a->vmask;
+}
+
+/* Consecutive entries of a marshaller's plan that one test finds present:
+ * the same `mask`, ends that never decrease (so the entries a short
+ * tcp_info leaves out are a tail), and integer kinds only or none. A
+ * marshaller tests a run's presence once, and its room once for the
+ * integer ones, instead of each field's. */
+struct ts_field_run {
+	uint32_t mask;
+	uint16_t first; /* index of its first entry */
+	uint16_t n;	/* entries */
+	uint16_t end;	/* its last (largest) end */
+	uint8_t ints;	/* every entry of an integer kind (U8..BITS) */
+};
+
+/* entries: n plan entries `stride` bytes apart, each starting with its
+ * struct ts_field_access. Writes the runs to runs[] (room for n) and
+ * returns their count. */
+size_t ts_field_runs(const void *entries, size_t stride, size_t n,
+		     struct ts_field_run *runs);
+
+/* How many of the run's entries a record with `info_size` bytes of
+ * tcp_info has: all unless its tcp_info is short (an older kernel's, on
+ * every record then), when a binary search finds where the tail starts. */
+static inline size_t ts_run_visible(const struct ts_field_run *run,
+				    const void *entries, size_t stride,
+				    uint16_t info_size)
+{
+	const char *first = (const char *)entries + run->first * stride;
+	size_t lo = 0, hi = run->n;
+
+	if (run->end <= info_size)
+		return run->n;
+	while (lo < hi) { /* ends never decrease within a run */
+		size_t mid = (lo + hi) / 2;
+		const struct ts_field_access *a =
+			(const void *)(first + mid * stride);
+		if (a->end <= info_size)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* Integer value of an integer-kind field (U8..BITS); 0 for other kinds. */
 static inline uint64_t ts_field_uint(const struct ts_field *f,
 				     const struct ts_record *r)

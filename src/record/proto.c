@@ -13,9 +13,13 @@
  * indirect jumps; this costs ~0.2 us (a fully branchless variant with a
  * shift-based varint writer measured slower). Field order on the wire
  * does not matter to protobuf decoders, so strings and addresses go last.
- * The presence rules are ts_field_present()'s; tests/sink/
- * test_proto_encode.c checks every field against the JSON marshaller
- * (which calls ts_field_present) on random records.
+ * The integers are cut into runs that share their presence rule
+ * (ts_field_runs), tested once per run with the room for the whole run:
+ * the inner loop is load, shift, mask, and the tag and varint of what is
+ * not zero (3,540 -> 3,360 instructions per record of the 20k capture).
+ * The presence rules are ts_field_present()'s (test_fields checks
+ * ts_field_access against it); tests/sink/test_proto_encode.c checks
+ * every field against the JSON marshaller on random records.
  */
 #include "proto.h"
 
@@ -31,18 +35,8 @@ enum { WT_VARINT = 0, WT_LEN = 2 };
 /* Room for one tag (field numbers < 2^25: 4 bytes) and one varint. */
 #define SCALAR_ROOM 16
 
-#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "proto.c: the shift-and-mask loads assume little endian"
-#endif
-
 struct plan {
-	uint64_t vmask;	 /* value bits after the shift */
-	uint32_t mask;	 /* present bits required (0: always) */
-	uint16_t load;	 /* offset of the 8-byte load in struct ts_record */
-	uint16_t end;	 /* tcp_info bytes needed (0: not a tcp_info field) */
-	uint16_t offset; /* of the member itself */
-	uint8_t shift;	 /* bits from the load to the value */
-	uint8_t kind;	 /* enum ts_field_kind */
+	struct ts_field_access a;
 	uint8_t taglen;
 	uint8_t tag[4]; /* varint tag, wire type of the kind */
 };
@@ -50,6 +44,8 @@ struct plan {
 struct proto_plan {
 	struct plan e[TS_FIELDS_MAX];
 	size_t nints, n; /* integer entries first, then the others */
+	struct ts_field_run runs[TS_FIELDS_MAX]; /* of the integer entries */
+	size_t nruns;
 };
 
 /* ts_fields[] is a constant table: compiling it at load time keeps the
@@ -65,25 +61,7 @@ static int is_len_kind(unsigned kind)
 
 static void plan_one(struct plan *e, const struct ts_field *f)
 {
-	static const uint64_t width[] = {
-		[TS_FK_U8] = 0xff,
-		[TS_FK_U16] = 0xffff,
-		[TS_FK_U32] = 0xffffffffull,
-		[TS_FK_U64] = ~0ull,
-	};
-	size_t last = sizeof(struct ts_record) - 8;
-
-	e->mask = f->group == TS_GROUP_ALWAYS ? 0 : 1u << f->group;
-	e->end = f->end;
-	e->offset = f->offset;
-	e->kind = f->kind;
-	/* load 8 bytes ending inside the record, shift down to the member */
-	e->load = (uint16_t)(f->offset <= last ? f->offset : last);
-	e->shift = (uint8_t)(8 * (f->offset - e->load) +
-			     (f->kind == TS_FK_BITS ? f->bit_shift : 0));
-	e->vmask = f->kind == TS_FK_BITS  ? (1ull << f->bit_width) - 1
-		   : f->kind <= TS_FK_U64 ? width[f->kind]
-					  : 0;
+	ts_field_access_init(&e->a, f);
 	e->taglen = (uint8_t)proto_varint_put(
 		e->tag, ((uint64_t)f->proto_num << 3) |
 				(is_len_kind(f->kind) ? WT_LEN : WT_VARINT));
@@ -97,9 +75,10 @@ static void plan_build(struct proto_plan *p, const struct ts_field_set *fs)
 			if (is_len_kind(ts_fields[i].kind) == pass &&
 			    ts_field_set_has(fs, i))
 				plan_one(&p->e[p->n++], &ts_fields[i]);
-	for (p->nints = 0; p->nints < p->n && !is_len_kind(p->e[p->nints].kind);
-	     p->nints++)
+	for (p->nints = 0;
+	     p->nints < p->n && !is_len_kind(p->e[p->nints].a.kind); p->nints++)
 		;
+	p->nruns = ts_field_runs(p->e, sizeof(p->e[0]), p->nints, p->runs);
 }
 
 __attribute__((constructor)) static void plan_init(void)
@@ -138,10 +117,10 @@ static uint8_t *put_len(uint8_t *p, const uint8_t *end, const struct plan *e,
 static uint8_t *put_other(uint8_t *p, const uint8_t *end, const struct plan *e,
 			  const struct ts_record *r)
 {
-	const unsigned char *src = (const unsigned char *)r + e->offset;
+	const unsigned char *src = (const unsigned char *)r + e->a.offset;
 	const char *s = NULL;
 
-	switch (e->kind) {
+	switch (e->a.kind) {
 	case TS_FK_ADDR:
 		return put_len(p, end, e, src, r->family == AF_INET6 ? 16 : 4);
 	case TS_FK_STR:
@@ -165,31 +144,19 @@ int proto_record(uint8_t *out, size_t cap, const struct ts_record *r,
 	return proto_record_plan(out, cap, r, NULL, len_out);
 }
 
-int proto_record_plan(uint8_t *out, size_t cap, const struct ts_record *r,
-		      const struct proto_plan *pp, size_t *len_out)
+/* The non-zero integers of [e, stop), with room for all of them. */
+static inline __attribute__((always_inline)) uint8_t *
+put_varints(uint8_t *p, const struct plan *e, const struct plan *stop,
+	    const struct ts_record *r)
 {
-	const struct plan *plan = pp ? pp->e : all.e;
-	const size_t nints = pp ? pp->nints : all.nints;
-	const size_t nplan = pp ? pp->n : all.n;
-	const unsigned char *base = (const unsigned char *)r;
-	const uint32_t present = r->present;
-	const uint16_t info_size = r->tcp_info_size;
-	const uint8_t *end = out + cap;
-	uint8_t *p = out;
+	for (; e < stop; e++) {
+		uint64_t v = ts_access_uint(&e->a, r);
 
-	for (const struct plan *e = plan; e < plan + nints; e++) {
-		uint64_t v;
-
-		memcpy(&v, base + e->load, sizeof(v));
-		v = (v >> e->shift) & e->vmask;
-		/* absent fields and proto3 zeros are not sent; which fields
-		 * are zero repeats from socket to socket, so this branch is
-		 * well predicted (a branchless variant measured slower) */
-		if (v == 0 || (present & e->mask) != e->mask ||
-		    e->end > info_size)
+		/* proto3 zeros are not sent; which fields are zero repeats
+		 * from socket to socket, so this branch is well predicted (a
+		 * branchless variant measured slower) */
+		if (v == 0)
 			continue;
-		if ((size_t)(end - p) < SCALAR_ROOM)
-			return -EMSGSIZE;
 		memcpy(p, e->tag, sizeof(e->tag));
 		p += e->taglen;
 		if (v < 0x80)
@@ -197,8 +164,54 @@ int proto_record_plan(uint8_t *out, size_t cap, const struct ts_record *r,
 		else
 			p += proto_varint_put(p, v);
 	}
+	return p;
+}
+
+/* A run of integer fields: its presence tested once, and its room once
+ * unless the buffer is nearly full. NULL when it does not fit. */
+static uint8_t *put_run(uint8_t *p, const uint8_t *end,
+			const struct proto_plan *pp,
+			const struct ts_field_run *run,
+			const struct ts_record *r)
+{
+	const struct plan *e = pp->e + run->first;
+	const struct plan *stop =
+		e +
+		ts_run_visible(run, pp->e, sizeof(pp->e[0]), r->tcp_info_size);
+
+	if ((size_t)(end - p) >= run->n * SCALAR_ROOM)
+		return put_varints(p, e, stop, r);
+	for (; e < stop; e++) {
+		if ((size_t)(end - p) < SCALAR_ROOM)
+			return NULL;
+		p = put_varints(p, e, e + 1, r);
+	}
+	return p;
+}
+
+int proto_record_plan(uint8_t *out, size_t cap, const struct ts_record *r,
+		      const struct proto_plan *pp, size_t *len_out)
+{
+	if (!pp)
+		pp = &all;
+	const struct plan *plan = pp->e;
+	const size_t nints = pp->nints;
+	const size_t nplan = pp->n;
+	const uint32_t present = r->present;
+	const uint16_t info_size = r->tcp_info_size;
+	const uint8_t *end = out + cap;
+	uint8_t *p = out;
+
+	for (const struct ts_field_run *run = pp->runs;
+	     run < pp->runs + pp->nruns; run++) {
+		if ((present & run->mask) != run->mask)
+			continue;
+		p = put_run(p, end, pp, run, r);
+		if (!p)
+			return -EMSGSIZE;
+	}
 	for (const struct plan *e = plan + nints; e < plan + nplan; e++) {
-		if ((present & e->mask) != e->mask || e->end > info_size)
+		if (!ts_access_present(&e->a, present, info_size))
 			continue;
 		p = put_other(p, end, e, r);
 		if (!p)

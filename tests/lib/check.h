@@ -38,6 +38,18 @@ static int check_failures;
 		}                                                              \
 	} while (0)
 
+/* xorshift64: a repeatable pseudo-random sequence for tests that try many
+ * inputs, so a failure reruns the same way. *state must not be 0. */
+static inline uint64_t check_rand(uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *state = x;
+}
+
 #define TEST_SKIP(...)                                                         \
 	do {                                                                   \
 		fprintf(stderr, "SKIP: " __VA_ARGS__);                         \

@@ -12,10 +12,7 @@
 static uint64_t rng = 88172645463325252ull;
 static uint64_t rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return check_rand(&rng);
 }
 
 static const char *strs[] = { "vm", "host", "", "a\"b\\c\x01", "ns-1", NULL };

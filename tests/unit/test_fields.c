@@ -210,6 +210,73 @@ static void test_json_keys(void)
 	}
 }
 
+static uint64_t rng = 0x2545f4914f6cdd1dull;
+static uint64_t rnd(void)
+{
+	return check_rand(&rng);
+}
+
+/* The marshallers' compiled view of a field (ts_field_access) tells the
+ * same presence and value as ts_field_present()/ts_field_uint(), on
+ * random records with every tcp_info size and random attributes; and the
+ * runs they are cut into are contiguous, share their mask, and see the
+ * same fields as the per-field rule. */
+static void test_access(void)
+{
+	static struct ts_field_access acc[TS_FIELDS_MAX];
+	static struct ts_field_run runs[TS_FIELDS_MAX];
+	static struct ts_record r;
+	size_t nr;
+	int bad = 0;
+
+	for (size_t i = 0; i < ts_nfields; i++)
+		ts_field_access_init(&acc[i], &ts_fields[i]);
+	nr = ts_field_runs(acc, sizeof(acc[0]), ts_nfields, runs);
+	CHECK(nr > 0 && nr <= ts_nfields);
+	for (size_t k = 0, next = 0; k < nr; k++) {
+		CHECK_EQ(runs[k].first, next);
+		next += runs[k].n;
+		for (size_t i = runs[k].first; i < next; i++)
+			CHECK_EQ(acc[i].mask, runs[k].mask);
+		if (k == nr - 1)
+			CHECK_EQ(next, ts_nfields);
+	}
+	for (int round = 0; round < 20000; round++) {
+		unsigned char *p = (unsigned char *)&r;
+		for (size_t i = 0; i < sizeof(r); i++)
+			p[i] = (unsigned char)rnd();
+		r.present = round % 3 ? (uint32_t)rnd() : ~0u;
+		r.tcp_info_size = (uint16_t)(rnd() % (sizeof(r.info) + 16));
+		if (round % 5 == 0)
+			memset(&r.hostname, 0, sizeof(r.hostname));
+		for (size_t k = 0; k < nr; k++) {
+			size_t vis = ts_run_visible(
+				&runs[k], acc, sizeof(acc[0]), r.tcp_info_size);
+			for (size_t i = runs[k].first;
+			     i < (size_t)runs[k].first + runs[k].n; i++) {
+				const struct ts_field *f = &ts_fields[i];
+				int want = ts_field_present(f, &r);
+				int run_has = (r.present & runs[k].mask) ==
+						      runs[k].mask &&
+					      i - runs[k].first < vis;
+				int got = ts_access_present(&acc[i], r.present,
+							    r.tcp_info_size);
+				/* a NULL string pointer is the marshaller's
+				 * own test */
+				if (f->kind == TS_FK_STRPTR && !want)
+					continue;
+				if (want != got || want != run_has)
+					bad++;
+				if (f->kind <= TS_FK_BITS &&
+				    ts_field_uint(f, &r) !=
+					    ts_access_uint(&acc[i], &r))
+					bad++;
+			}
+		}
+	}
+	CHECK_EQ(bad, 0);
+}
+
 int main(void)
 {
 	char buf[PATH_MAX];
@@ -218,6 +285,7 @@ int main(void)
 
 	test_table();
 	test_json_keys();
+	test_access();
 	if (!load_refs(ref_path(buf, sizeof(buf)))) {
 		if (check_failures)
 			return check_exit();
