@@ -30,6 +30,7 @@ int ts_tcp_acc_init(struct ts_tcp_acc *a)
 	}
 	a->cur = cur;
 	a->prev = prev;
+	a->gen = 1; /* the zeroed slots (gen 0) are free in both tables */
 	return 0;
 }
 
@@ -53,7 +54,15 @@ void ts_tcp_acc_poll_begin(struct ts_tcp_acc *a)
 	memset(a->st.sum, 0, sizeof(a->st.sum));
 	a->prev = a->cur;
 	a->cur = t;
-	memset(a->cur, 0, a->nslots * sizeof(*a->cur));
+	/* Slots are live only under their table's poll number: no 12 MB
+	 * memset a poll (0.06 us a socket at 20k). Once in 2^32 polls the
+	 * numbers start again, on cleared tables (that poll's deltas are
+	 * lost: its sockets count as new). */
+	if (++a->gen == 0) {
+		memset(a->cur, 0, a->nslots * sizeof(*a->cur));
+		memset(a->prev, 0, a->nslots * sizeof(*a->prev));
+		a->gen = 2;
+	}
 	a->ncur = 0;
 }
 
@@ -78,9 +87,10 @@ static size_t slot_of(uint64_t cookie, size_t n)
 static void retrans(struct ts_tcp_acc *a, const struct ts_tcp_slot *p,
 		    unsigned st)
 {
+	uint32_t g = a->gen, pg = a->gen - 1;
 	size_t i;
 
-	for (i = slot_of(p->cookie, a->nslots); a->prev[i].cookie;
+	for (i = slot_of(p->cookie, a->nslots); a->prev[i].gen == pg;
 	     i = (i + 1) & (a->nslots - 1))
 		if (a->prev[i].cookie == p->cookie) {
 			if (p->segs >= a->prev[i].segs)
@@ -95,11 +105,12 @@ static void retrans(struct ts_tcp_acc *a, const struct ts_tcp_slot *p,
 		a->st.untracked++;
 		return;
 	}
-	for (i = slot_of(p->cookie, a->nslots); a->cur[i].cookie;
+	for (i = slot_of(p->cookie, a->nslots); a->cur[i].gen == g;
 	     i = (i + 1) & (a->nslots - 1))
 		if (a->cur[i].cookie == p->cookie)
 			return;
 	a->cur[i] = *p;
+	a->cur[i].gen = g;
 	a->ncur++;
 }
 

@@ -45,16 +45,17 @@ struct ts_tcp_stats {
 };
 
 struct ts_tcp_slot {
-	uint64_t cookie; /* 0: free */
+	uint64_t cookie;
 	uint64_t bytes;
 	uint32_t segs;
-	uint32_t pad;
+	uint32_t gen; /* the poll that wrote it: others' slots are free */
 };
 
 struct ts_tcp_acc {
 	struct ts_tcp_stats st;
 	struct ts_tcp_slot *cur, *prev;
 	size_t nslots, ncur;
+	uint32_t gen;		 /* cur's poll number; prev's is gen - 1 */
 	struct ts_tcp_slot pend; /* the record whose table work waits */
 	unsigned pend_state;	 /* pend.cookie 0: none waits */
 };

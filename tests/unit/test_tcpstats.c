@@ -3,10 +3,12 @@
  * retransmission totals are each poll's change for the sockets seen in two
  * polls, the poll's last socket included (its table work waits for the
  * next record, or for ts_tcp_acc_flush()); a socket new in a poll adds
- * nothing; histograms count every socket with tcp_info.
+ * nothing, as does one missing from the previous poll; the tables' poll
+ * numbers wrap safely; histograms count every socket with tcp_info.
  */
 #include <linux/inet_diag.h>
 #include <netinet/tcp.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "check.h"
@@ -62,6 +64,31 @@ int main(void)
 	ts_tcp_acc_flush(&a);
 	CHECK_EQ(a.st.retrans_segs[e], 6);
 	CHECK_EQ(a.st.retrans_bytes[e], 600);
+
+	/* a socket missing from the last poll is new again: slots written
+	 * two polls ago are free (tables are not cleared between polls) */
+	ts_tcp_acc_poll_begin(&a);
+	add(&a, 5, 1, 100);
+	ts_tcp_acc_poll_begin(&a);
+	add(&a, 6, 0, 0);
+	ts_tcp_acc_poll_begin(&a);
+	add(&a, 5, 10, 1000);
+	ts_tcp_acc_flush(&a);
+	CHECK_EQ(a.st.retrans_segs[e], 6);
+
+	/* the poll numbers wrap: both tables cleared, counting goes on */
+	a.gen = UINT32_MAX - 1;
+	ts_tcp_acc_poll_begin(&a);
+	add(&a, 7, 1, 100);
+	ts_tcp_acc_poll_begin(&a); /* wraps: 7 is new again */
+	add(&a, 7, 3, 300);
+	ts_tcp_acc_flush(&a);
+	CHECK_EQ(a.st.retrans_segs[e], 6);
+	ts_tcp_acc_poll_begin(&a);
+	add(&a, 7, 6, 600);
+	ts_tcp_acc_flush(&a);
+	CHECK_EQ(a.st.retrans_segs[e], 9);
+	CHECK_EQ(a.st.retrans_bytes[e], 900);
 	ts_tcp_acc_release(&a);
 	ts_tcp_acc_release(NULL);
 	return check_failures ? 1 : 0;
