@@ -14,6 +14,7 @@ are 503 with the reason; then a udp:// destination whose port is closed
 keeps /readyz 503 (its ICMP errors).
 """
 import os
+import signal
 import shutil
 import socket
 import subprocess
@@ -162,7 +163,8 @@ def test_nobody(tmp):
     p = subprocess.Popen([runuser, "-u", "nobody", "--", copy, "--quiet",
                           "--netns", name, "--metrics", str(port),
                           "--interval", "200ms", "--dest", "null"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         start_new_session=True)
     try:
         wait_for(lambda: status(port, "/healthz") == (200, "ok"), 10,
                  "/healthz 200 as nobody (the loop is alive)")
@@ -172,10 +174,35 @@ def test_nobody(tmp):
         check(why == "no namespace could be opened in the last poll "
               "(1 failed)", "/readyz as nobody: %r" % why)
     finally:
-        p.kill()
+        # runuser forks tcpscope and waits: killing runuser alone left
+        # tcpscope running as an orphan, so the whole group goes
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         p.wait(10)
         p.stderr.close()
         subprocess.run([ip, "netns", "del", name])
+    check(not procs_of(copy), "tcpscope run as nobody outlived its test: "
+          "pids %s" % procs_of(copy))
+
+
+def procs_of(exe):
+    """Pids whose command line starts with exe (after a kill, a few tries:
+    the kernel reaps them asynchronously)."""
+    for _ in range(20):
+        pids = []
+        for d in os.listdir("/proc"):
+            try:
+                with open("/proc/%s/cmdline" % d, "rb") as f:
+                    if f.read().split(b"\0")[0] == exe.encode():
+                        pids.append(int(d))
+            except (OSError, ValueError):
+                pass
+        if not pids:
+            return pids
+        time.sleep(0.1)
+    return pids
 
 
 def test_before_first_poll():
