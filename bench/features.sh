@@ -45,10 +45,8 @@ set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/bench/lib.sh"
-[ "${BENCH_NETNS:-1}" = 1 ] && enter_private_netns "$0" "$@"
-build=${BUILD:-build}
-case $build in /*) ;; *) build=$root/$build ;; esac
-bin=$build/bench
+enter_private_netns "$0" "$@"
+bench_build build
 tcpscope=${TCPSCOPE:-$build/src/tcpscope}
 sizes=${SIZES:-20000 100000}
 rounds=${ROUNDS:-3}

@@ -14,9 +14,7 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/bench/lib.sh"
 enter_private_netns "$0" "$@"
-build=${BUILD:-build}
-case $build in /*) ;; *) build=$root/$build ;; esac
-bin=$build/bench
+bench_build build
 
 
 n=${N:-20000}

@@ -1,7 +1,7 @@
 # bench/lib.sh - what the benchmark scripts share (sourced, not run).
 # start_loadgen expects: $bin (build/bench), $out (scratch dir), $v6share.
 
-# enter_private_netns "$0" "$@": re-executes the script in a private
+# enter_private_netns "$0" "$@" (BENCH_NETNS=0: stays here): re-executes the script in a private
 # network namespace (root) with lo up, so the dumps see only loadgen's
 # sockets, not those of whatever else runs on the machine (test suites
 # leave thousands of TIME_WAIT sockets). The established hash is still the
@@ -17,6 +17,7 @@
 # the same size.
 enter_private_netns() {
 	[ -n "${TCPSCOPE_BENCH_IN_NETNS:-}" ] && return 0
+	[ "${BENCH_NETNS:-1}" = 1 ] || return 0 # asked to measure here
 	local ehash=${BENCH_CHILD_EHASH:-} key=net.ipv4.tcp_child_ehash_entries
 	local old= restore= home
 	if [ -n "$ehash" ] && old=$(sysctl -n "$key" 2>/dev/null); then
@@ -34,6 +35,14 @@ enter_private_netns() {
 		exec {home}<&-
 	fi
 	echo "${1##*/}: cannot unshare the network namespace; measuring in this one" >&2
+}
+
+# bench_build DEFAULT: $build, the meson build dir (BUILD, else DEFAULT;
+# made absolute against $root), and $bin, its bench/ programs
+bench_build() {
+	build=${BUILD:-$1}
+	case $build in /*) ;; *) build=$root/$build ;; esac
+	bin=$build/bench
 }
 
 # loadgen reads a fifo as stdin: holding its write end keeps the sockets

@@ -53,16 +53,14 @@ set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/bench/lib.sh"
-[ "${BENCH_NETNS:-1}" = 1 ] && enter_private_netns "$0" "$@"
-build=${BUILD:-build}
-case $build in /*) ;; *) build=$root/$build ;; esac
+enter_private_netns "$0" "$@"
+bench_build build
 sizes=${BENCH_SIZES:-1000 20000 100000}
 v6share=${V6_SHARE:-20}
 parse_reps=${PARSE_REPS:-500}
 rounds=${ROUNDS:-3}
 min_polls=${MIN_POLLS:-20}
 with_ss=${SS:-1}
-bin=$build/bench
 tcpscope=${TCPSCOPE:-$build/src/tcpscope}
 tcpscope_b=${TCPSCOPE_B:-}
 metrics_ab=${METRICS_AB:-0}

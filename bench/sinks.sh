@@ -22,7 +22,7 @@
 # "added": (row - null) / floor, what formatting and sending add to the CPU
 # of the raw dump (target for udp-pbl: <= 25%; for nats-*: x_floor <= 1.5).
 #
-# Environment: BUILD=build-h5, SIZES="20000 100000", ROUNDS=2,
+# Environment: BUILD=build, SIZES="20000 100000", ROUNDS=2,
 #   POLLS=K (default 2e6/sockets, 10..200), V6_SHARE=20,
 #   KAFKA_CODECS="none lz4 zstd gzip snappy" ("" leaves Kafka out).
 # Kafka rows also print the bytes on the wire per record: what crossed
@@ -34,9 +34,7 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/bench/lib.sh"
 enter_private_netns "$0" "$@"
-build=${BUILD:-build-h5}
-case $build in /*) ;; *) build=$root/$build ;; esac
-bin=$build/bench
+bench_build build
 tcpscope=$build/src/tcpscope
 
 sizes=${SIZES:-20000 100000}

@@ -52,15 +52,13 @@ set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/bench/lib.sh"
-[ "${BENCH_NETNS:-1}" = 1 ] && enter_private_netns "$0" "$@"
-build=${BUILD:-build}
-case $build in /*) ;; *) build=$root/$build ;; esac
+enter_private_netns "$0" "$@"
+bench_build build
 sizes=${BENCH_SIZES:-20000 100000}
 rounds=${ROUNDS:-3}
 interval=${INTERVAL:-100ms}
 v6share=${V6_SHARE:-20}
 use_strace=${STRACE:-1}
-bin=$build/bench
 tcpscope=${TCPSCOPE:-$build/src/tcpscope}
 read -ra engines <<<"${ENGINES:-syscall uring}"
 out=$(mktemp -d /tmp/tcpscope-uring.XXXXXX)
