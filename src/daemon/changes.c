@@ -27,6 +27,7 @@ int ts_changes_init(struct ts_changes *c, size_t max_sockets,
 	}
 	c->cur = cur;
 	c->prev = prev;
+	c->gen = 1; /* the zeroed slots (gen 0) are free in both tables */
 	return 0;
 }
 
@@ -45,15 +46,12 @@ void ts_changes_poll_begin(struct ts_changes *c, uint64_t seq)
 
 	c->prev = c->cur;
 	c->cur = t;
-	memset(c->cur, 0, c->nslots * sizeof(*c->cur));
+	/* nothing cleared: slots are live under their poll's number */
+	ts_table_next_gen(&c->gen, c->cur, c->prev,
+			  c->nslots * sizeof(*c->cur));
 	c->ncur = 0;
 	c->snapshot =
 		c->snapshot_every && seq > 1 && seq % c->snapshot_every == 0;
-}
-
-static size_t slot_of(uint64_t cookie, size_t nslots)
-{
-	return (size_t)((cookie * 0x9e3779b97f4a7c15ull) >> 17) & (nslots - 1);
 }
 
 /* A byte range into h a word at a time (a byte at a time cost ~0.2 us
@@ -100,9 +98,10 @@ static uint32_t hash_of(const struct ts_record *r)
 }
 
 static const struct ts_change_slot *find(const struct ts_change_slot *t,
-					 size_t nslots, uint64_t cookie)
+					 size_t nslots, uint64_t cookie,
+					 uint32_t gen)
 {
-	for (size_t i = slot_of(cookie, nslots); t[i].cookie;
+	for (size_t i = ts_cookie_slot(cookie, nslots); t[i].gen == gen;
 	     i = (i + 1) & (nslots - 1))
 		if (t[i].cookie == cookie)
 			return &t[i];
@@ -111,7 +110,7 @@ static const struct ts_change_slot *find(const struct ts_change_slot *t,
 
 const char *ts_changes_event(struct ts_changes *c, const struct ts_record *r)
 {
-	size_t i = slot_of(r->cookie, c->nslots);
+	size_t i = ts_cookie_slot(r->cookie, c->nslots);
 	const struct ts_change_slot *old;
 	uint32_t h;
 
@@ -119,20 +118,21 @@ const char *ts_changes_event(struct ts_changes *c, const struct ts_record *r)
 	__builtin_prefetch(&c->prev[i]);
 	__builtin_prefetch(&c->cur[i], 1);
 	h = hash_of(r);
-	old = find(c->prev, c->nslots, r->cookie);
+	old = find(c->prev, c->nslots, r->cookie, c->gen - 1);
 
 	if (c->ncur == c->max) { /* full: say it, never lose it */
 		c->overflow++;
 		return "change";
 	}
-	for (i = slot_of(r->cookie, c->nslots); c->cur[i].cookie;
+	for (i = ts_cookie_slot(r->cookie, c->nslots); c->cur[i].gen == c->gen;
 	     i = (i + 1) & (c->nslots - 1))
 		if (c->cur[i].cookie == r->cookie)
 			break; /* seen twice in a poll (both families) */
-	if (!c->cur[i].cookie)
+	if (c->cur[i].gen != c->gen)
 		c->ncur++;
 	c->cur[i].cookie = r->cookie;
 	c->cur[i].hash = h;
+	c->cur[i].gen = c->gen;
 	if (!old)
 		return "open";
 	if (c->snapshot)

@@ -7,11 +7,11 @@
  *
  * Contract: the state per socket is its cookie and a hash of the
  * compared fields (tcp_info but the last_* ages, which change by
- * themselves with time; the state; the queues), 12 bytes, in two tables
- * of a fixed size (this poll's and the previous one's): no allocation
- * after init, no lock, nothing per record but a lookup and an insert.
- * When this poll's table is full, the socket is emitted (as "change") and
- * counted in `overflow`, never dropped. ts_changes_poll_begin() starts a
+ * themselves with time; the state; the queues) and the poll that wrote it, 16
+ * bytes, in two tables of a fixed size (this poll's and the previous one's): no
+ * allocation after init, no lock, nothing per record but a lookup and an
+ * insert. When this poll's table is full, the socket is emitted (as "change")
+ * and counted in `overflow`, never dropped. ts_changes_poll_begin() starts a
  * poll (the previous poll's table becomes the one looked up).
  * Thread-safety: the one thread delivering records (or under its lock).
  */
@@ -27,15 +27,17 @@
 #define TS_CHANGES_MAX_LIMIT   (16u << 20)
 
 struct ts_change_slot {
-	uint64_t cookie; /* 0: free (the kernel's cookies start at 1) */
+	uint64_t cookie;
 	uint32_t hash;
-} __attribute__((packed));
+	uint32_t gen; /* the poll that wrote it: others' slots are free */
+};
 
 struct ts_changes {
 	struct ts_change_slot *cur, *prev;
 	size_t nslots; /* a power of two */
 	size_t max;    /* sockets per table (load factor <= 1/2) */
 	size_t ncur;
+	uint32_t gen; /* cur's poll number; prev's is gen - 1 */
 	unsigned snapshot_every;
 	int snapshot;	    /* this poll emits every socket */
 	uint64_t unchanged; /* records not emitted: nothing changed */

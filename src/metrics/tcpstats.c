@@ -54,15 +54,9 @@ void ts_tcp_acc_poll_begin(struct ts_tcp_acc *a)
 	memset(a->st.sum, 0, sizeof(a->st.sum));
 	a->prev = a->cur;
 	a->cur = t;
-	/* Slots are live only under their table's poll number: no 12 MB
-	 * memset a poll (0.06 us a socket at 20k). Once in 2^32 polls the
-	 * numbers start again, on cleared tables (that poll's deltas are
-	 * lost: its sockets count as new). */
-	if (++a->gen == 0) {
-		memset(a->cur, 0, a->nslots * sizeof(*a->cur));
-		memset(a->prev, 0, a->nslots * sizeof(*a->prev));
-		a->gen = 2;
-	}
+	/* nothing cleared: slots are live under their poll's number */
+	ts_table_next_gen(&a->gen, a->cur, a->prev,
+			  a->nslots * sizeof(*a->cur));
 	a->ncur = 0;
 }
 
@@ -77,11 +71,6 @@ static void observe(struct ts_tcp_acc *a, int h, unsigned st,
 	a->st.sum[h][st] += v;
 }
 
-static size_t slot_of(uint64_t cookie, size_t n)
-{
-	return (size_t)((cookie * 0x9e3779b97f4a7c15ull) >> 19) & (n - 1);
-}
-
 /* Retransmissions since the previous poll, for a socket seen in both
  * (p: its cookie and counters, st its state). */
 static void retrans(struct ts_tcp_acc *a, const struct ts_tcp_slot *p,
@@ -90,7 +79,7 @@ static void retrans(struct ts_tcp_acc *a, const struct ts_tcp_slot *p,
 	uint32_t g = a->gen, pg = a->gen - 1;
 	size_t i;
 
-	for (i = slot_of(p->cookie, a->nslots); a->prev[i].gen == pg;
+	for (i = ts_cookie_slot(p->cookie, a->nslots); a->prev[i].gen == pg;
 	     i = (i + 1) & (a->nslots - 1))
 		if (a->prev[i].cookie == p->cookie) {
 			if (p->segs >= a->prev[i].segs)
@@ -105,7 +94,7 @@ static void retrans(struct ts_tcp_acc *a, const struct ts_tcp_slot *p,
 		a->st.untracked++;
 		return;
 	}
-	for (i = slot_of(p->cookie, a->nslots); a->cur[i].gen == g;
+	for (i = ts_cookie_slot(p->cookie, a->nslots); a->cur[i].gen == g;
 	     i = (i + 1) & (a->nslots - 1))
 		if (a->cur[i].cookie == p->cookie)
 			return;
@@ -137,7 +126,7 @@ void ts_tcp_acc_add(struct ts_tcp_acc *a, const struct ts_record *r)
 	observe(a, TS_TCP_CWND, st, ts_tcp_cwnd_bounds, r->info.snd_cwnd);
 	/* this socket's slots load while the previous one's are probed and
 	 * the rest of the pipeline (formats, sends, the next parse) runs */
-	i = slot_of(r->cookie, a->nslots);
+	i = ts_cookie_slot(r->cookie, a->nslots);
 	__builtin_prefetch(&a->prev[i]);
 	__builtin_prefetch(&a->cur[i], 1);
 	ts_tcp_acc_flush(a);

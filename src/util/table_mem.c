@@ -29,3 +29,12 @@ int ts_table_calloc(size_t nmemb, size_t size, void **out)
 	*out = p;
 	return 0;
 }
+
+void ts_table_next_gen(uint32_t *gen, void *a, void *b, size_t n)
+{
+	if (++*gen != 0)
+		return;
+	memset(a, 0, n);
+	memset(b, 0, n);
+	*gen = 2; /* zeroed slots carry 0, and 1 is the last poll's */
+}
